@@ -1,0 +1,1 @@
+"""The compiler: front end (parse, AST, checks), graph IR, passes, code generation."""

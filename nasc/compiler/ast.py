@@ -1,0 +1,171 @@
+"""The typed AST of the built-in languages.
+
+The front end (`frontend.py`) turns a Lark tree into these frozen dataclasses;
+everything after it (semantic checks, lowering to the graph IR, the JSON form
+of `nasc validate --json`) reads only these. Source positions ride along in
+`Span` fields that take no part in equality, so two architectures compare equal
+when they mean the same thing, however they were written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a piece of the AST came from: 1-based line and column."""
+
+    line: int
+    column: int
+
+    def __repr__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+NO_SPAN = Span(0, 0)
+
+
+# --- cnn ---------------------------------------------------------------------
+
+CNN_OPS = ("conv", "maxpool", "avgpool")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a `cnn` string: `conv 3x5 48 stride 2 from 1,2`."""
+
+    op: str  # "conv" | "maxpool" | "avgpool"
+    kernel: tuple[int, int]  # (KH, KW)
+    filters: int | None  # None for pooling: channels pass through
+    stride: int = 1
+    inputs: tuple[int, ...] = ()  # earlier layers, numbered from 1; () reads the image
+    span: Span = field(default=NO_SPAN, compare=False)
+    input_spans: tuple[Span, ...] = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        kh, kw = self.kernel
+        text = f"{self.op} {kh}x{kw}"
+        if self.filters is not None:
+            text += f" {self.filters}"
+        if self.stride != 1:
+            text += f" stride {self.stride}"
+        if self.inputs:
+            text += " from " + ",".join(str(i) for i in self.inputs)
+        return text
+
+    def __repr__(self) -> str:
+        return f"Layer({self})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "kernel": list(self.kernel),
+            "filters": self.filters,
+            "stride": self.stride,
+            "inputs": list(self.inputs),
+        }
+
+
+@dataclass(frozen=True)
+class CnnArch:
+    """A `cnn` architecture: layers numbered from 1 in the order written."""
+
+    layers: tuple[Layer, ...]
+
+    space = "cnn"
+
+    def __str__(self) -> str:
+        return "; ".join(str(layer) for layer in self.layers)
+
+    def __repr__(self) -> str:
+        return f"CnnArch({len(self.layers)} layers: {self})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layers": [layer.to_json() for layer in self.layers]}
+
+
+# --- rnn ---------------------------------------------------------------------
+
+COMBINES = ("add", "mul")
+ACTIVATIONS = ("identity", "tanh", "relu", "sigmoid")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One tree node: how it combines its two inputs, then its activation."""
+
+    combine: str  # "add" | "mul"
+    activation: str  # "identity" | "tanh" | "relu" | "sigmoid"
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.combine} {self.activation}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"combine": self.combine, "activation": self.activation}
+
+
+@dataclass(frozen=True)
+class Inject:
+    """`inject N: COMBINE ACT`: node N's output a_N becomes ACT(COMBINE(a_N, c_{t-1}))."""
+
+    node: int
+    combine: str
+    activation: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    def __str__(self) -> str:
+        return f"inject {self.node}: {self.combine} {self.activation}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "combine": self.combine, "activation": self.activation}
+
+
+@dataclass(frozen=True)
+class RnnCell:
+    """An `rnn` cell: a complete binary tree with `base` leaves (2*base - 1 nodes).
+
+    Nodes are numbered leaves first, then each level left to right, root last.
+    `cell` names the node whose pre-activation value becomes c_t.
+    """
+
+    base: int
+    nodes: tuple[Node, ...]
+    inject: Inject
+    cell: int
+    span: Span = field(default=NO_SPAN, compare=False)
+    cell_span: Span = field(default=NO_SPAN, compare=False)
+
+    space = "rnn"
+
+    def __str__(self) -> str:
+        parts = [f"rnn base {self.base}"]
+        parts += [f"{i}: {node}" for i, node in enumerate(self.nodes)]
+        parts += [str(self.inject), f"cell {self.cell}"]
+        return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"RnnCell(base {self.base}, {len(self.nodes)} nodes)"
+
+    def children(self, index: int) -> tuple[int, int] | None:
+        """The two nodes that node `index` combines, or None for a leaf."""
+        if index < self.base:
+            return None
+        level_start, width = 0, self.base
+        while index >= level_start + width:
+            level_start, width = level_start + width, width // 2
+        left = level_start - 2 * width + 2 * (index - level_start)
+        return left, left + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "nodes": [node.to_json() for node in self.nodes],
+            "inject": self.inject.to_json(),
+            "cell": self.cell,
+        }
+
+
+Arch = CnnArch | RnnCell

@@ -1,0 +1,69 @@
+"""Semantic checks on the AST: what a grammar cannot say.
+
+`check(arch)` returns (span, message) pairs, empty when the architecture is
+valid. For `cnn`: `from` lists name earlier layers only, once each. For `rnn`
+(whose built-in grammar already fixes the tree's shape): the node count, and
+`inject` / `cell` node indices in range, for custom grammars that loosen them.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from nasc.compiler.ast import CnnArch, Layer, RnnCell, Span
+
+Problem = tuple[Span, str]
+
+
+@singledispatch
+def check(arch: object) -> list[Problem]:
+    raise TypeError(f"no checks for {type(arch).__name__}")
+
+
+@check.register
+def _check_cnn(arch: CnnArch) -> list[Problem]:
+    if not arch.layers:
+        return [(Span(1, 1), "an architecture needs at least one layer")]
+    problems: list[Problem] = []
+    for number, layer in enumerate(arch.layers, start=1):
+        problems += _check_inputs(number, layer)
+    return problems
+
+
+def _check_inputs(number: int, layer: Layer) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    spans = layer.input_spans or (layer.span,) * len(layer.inputs)
+    for ref, span in zip(layer.inputs, spans, strict=True):
+        if ref == 0:
+            message = ("there is no layer 0: layers are numbered from 1 "
+                       "(a layer without `from` reads the image)")
+        elif ref == number:
+            message = f"layer {number} cannot read itself"
+        elif ref > number:
+            earlier = "it has no earlier layer" if number == 1 else f"use 1-{number - 1}"
+            message = (f"layer {number} cannot read layer {ref}: `from` names earlier "
+                       f"layers only ({earlier})")
+        elif ref in seen:
+            message = f"layer {ref} is listed twice in `from`"
+        else:
+            seen.add(ref)
+            continue
+        problems.append((span, message))
+    return problems
+
+
+@check.register
+def _check_rnn(arch: RnnCell) -> list[Problem]:
+    base, size = arch.base, 2 * arch.base - 1
+    if base < 2 or base & (base - 1):
+        return [(arch.span, f"base must be a power of two, at least 2, got {base}")]
+    problems: list[Problem] = []
+    if len(arch.nodes) != size:
+        problems.append((arch.span, f"a base-{base} tree has {size} nodes, got {len(arch.nodes)}"))
+    for what, index, span in (("inject", arch.inject.node, arch.inject.span),
+                              ("cell", arch.cell, arch.cell_span)):
+        if not 0 <= index < size:
+            problems.append((span, f"{what} node index {index} out of range: "
+                                   f"a base-{base} tree has nodes 0-{size - 1}"))
+    return problems

@@ -1,0 +1,218 @@
+"""The front end: text -> Lark tree -> typed AST, with located errors.
+
+    parse(text, space)      the AST, or ArchError with every error it found
+    read_source(path)       a file's text (or stdin's for "-"), refusing binaries
+
+Syntax errors come from the LALR parser; the message names what the grammar
+accepts at that point in the user's words ("kernel height must be one of 1, 3,
+5, 7, got '4'"). After an error the parser repairs the text (substitutes a valid
+choice, or blanks a `cnn` layer) and goes on, so one run reports every syntax
+error it can. Semantic checks (`checks.py`) run once the syntax is clean.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from lark import Tree
+from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr, TerminalDef
+
+from nasc.compiler.ast import Arch
+from nasc.compiler.build_ast import build_ast
+from nasc.compiler.checks import check
+from nasc.compiler.diagnostics import ArchError, Diagnostic
+from nasc.errors import NascError
+from nasc.grammar import Space, detect_space, load_space
+from nasc.grammar.terminals import describe, literals
+
+MAX_ERRORS = 20
+MAX_BYTES = 4 * 1024 * 1024
+_SKIP = ("$END", "_SEP")
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """Read architecture text from `path` ("-" is stdin). Returns (text, display name)."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        data = sys.stdin.buffer.read(MAX_BYTES + 1) if path == "-" else _read_file(path)
+    except OSError as exc:
+        raise NascError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_BYTES:
+        raise NascError(f"{name}: too large (over {MAX_BYTES // 2**20} MiB): not an architecture")
+    if b"\0" in data:
+        raise NascError(f"{name}: binary file (contains NUL bytes): not an architecture")
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NascError(f"{name}:{line}: not UTF-8 text (bad byte at offset {exc.start})") from exc
+
+
+def _read_file(path: str) -> bytes:
+    if Path(path).is_dir():
+        raise NascError(f"{path}: is a directory")
+    with open(path, "rb") as handle:
+        return handle.read(MAX_BYTES + 1)
+
+
+def resolve_space(space: str | Path | Space | None, text: str) -> Space:
+    if isinstance(space, Space):
+        return space
+    return load_space(space if space is not None else detect_space(text))
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A valid architecture and the space it was read in."""
+
+    arch: Arch
+    space: Space
+
+    def __repr__(self) -> str:
+        return f"Parsed({self.space.name}: {self.arch})"
+
+
+def parse(text: str, space: str | Path | Space | None = None, filename: str = "<string>") -> Parsed:
+    """Parse and check `text`; raise ArchError listing every error found."""
+    loaded = resolve_space(space, text)
+    tree, errors = _parse_tree(text, loaded, filename)
+    if tree is None or errors:
+        raise ArchError(errors)
+    try:
+        arch = build_ast(tree, loaded.kind)
+    except VisitError as exc:
+        raise NascError(f"{loaded.path}: the {loaded.kind} compiler cannot read this tree: "
+                        f"{exc.orig_exc}") from exc
+    problems = [
+        _diagnostic(text, filename, span.line, span.column, message)
+        for span, message in check(arch)
+    ]
+    if problems:
+        raise ArchError(problems)
+    return Parsed(arch, loaded)
+
+
+def _parse_tree(text: str, space: Space, filename: str) -> tuple[Tree | None, list[Diagnostic]]:
+    if not _has_content(text):
+        return None, [_diagnostic(text, filename, 1, 1, "empty architecture: nothing to read")]
+    errors: list[Diagnostic] = []
+    current, edits = text, _Edits()
+    for _ in range(MAX_ERRORS):
+        try:
+            return space.parser.parse(current), errors
+        except UnexpectedInput as exc:
+            pos, word, expected = _locate(current, space, exc)
+            line, column = _line_col(text, edits.original(pos))
+            message = _message(space, word, expected)
+            errors.append(_diagnostic(text, filename, line, column, message))
+            repaired = _repair(current, pos, word, expected, space, edits)
+            if repaired is None:
+                return None, errors
+            current = repaired
+        except (LarkError, RecursionError) as exc:  # anything else Lark raises on odd input
+            errors.append(_diagnostic(text, filename, 1, 1, f"cannot parse: {exc}"))
+            return None, errors
+    return None, errors
+
+
+def _locate(text: str, space: Space, exc: UnexpectedInput) -> tuple[int, str, set[str]]:
+    """Where the error is, the offending word, and what the grammar accepts there."""
+    at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    pos = len(text) if at_end else int(exc.pos_in_stream or 0)
+    char_class = _char_class(text[pos]) if pos < len(text) else None
+    start = pos
+    while char_class and start > 0 and _char_class(text[start - 1]) == char_class:
+        start -= 1  # "conv 3x55": blame the whole "55", not its second digit
+    word = re.match(r"[A-Za-z]+|[0-9]+|\S?", text[start:])
+    return start, word.group(0) if word else "", _accepts(space, text[:start])
+
+
+def _char_class(ch: str) -> str | None:
+    if ch.isascii() and ch.isdigit():
+        return "digit"
+    if ch.isascii() and ch.isalpha():
+        return "letter"
+    return None
+
+
+def _accepts(space: Space, prefix: str) -> set[str]:
+    try:
+        interactive = space.parser.parse_interactive(prefix)
+        interactive.exhaust_lexer()
+        return set(interactive.accepts())
+    except LarkError:
+        return set()
+
+
+def _message(space: Space, word: str, expected: set[str]) -> str:
+    terminals = space.terminals
+    got = f", got {word[:24]!r}" if word else ""
+    choices = sorted(expected - {"$END"}, key=lambda n: _order(terminals.get(n), n))
+    named = [n for n in choices if n in terminals and len(literals(terminals[n]) or ()) > 1]
+    if len(choices) == 1 and named:
+        values = ", ".join(literals(terminals[named[0]]) or ())
+        return f"{describe(terminals[named[0]], named[0])} must be one of {values}{got}"
+    words = [describe(terminals.get(n), n) for n in choices]
+    if "$END" in expected:
+        words.append("end of input")
+    if not words:
+        return f"unexpected {word!r}" if word else "unexpected end of input"
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return f"expected {listed}{got}" if word else f"unexpected end of input, expected {listed}"
+
+
+def _order(terminal: TerminalDef | None, name: str) -> tuple[int, str]:
+    """Keywords first, then choices, then separators: "'from', 'stride' or a new line"."""
+    if name in _SKIP or terminal is None:
+        return 2, name
+    return (0 if isinstance(terminal.pattern, PatternStr) else 1), describe(terminal, name)
+
+
+class _Edits:
+    """Text repairs made so far, to map positions back to the user's text."""
+
+    def __init__(self) -> None:
+        self.shifts: list[tuple[int, int]] = []  # (position in repaired text, length change)
+
+    def original(self, pos: int) -> int:
+        return pos - sum(delta for at, delta in self.shifts if at < pos)
+
+
+def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
+            edits: _Edits) -> str | None:
+    """Patch the error so parsing can go on, or None where no repair is safe."""
+    terminals = space.terminals
+    choices = [n for n in expected if n not in _SKIP and n in terminals]
+    if len(choices) == 1 and word.strip():
+        fill = (literals(terminals[choices[0]]) or ("1",))[0]
+        edits.shifts.append((pos, len(fill) - len(word)))
+        return text[:pos] + fill + text[pos + len(word):]
+    if space.kind != "cnn" or pos >= len(text):
+        return None  # rnn statements depend on each other: a blanked one would cascade
+    start = max(text.rfind(";", 0, pos), text.rfind("\n", 0, pos)) + 1
+    ends = [i for i in (text.find(";", pos), text.find("\n", pos)) if i >= 0]
+    end = min(ends) if ends else len(text)
+    blanked = text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
+    return blanked if _has_content(blanked) else None
+
+
+def _has_content(text: str) -> bool:
+    return bool(re.sub(r"#[^\n]*|[\s;]", "", text))
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _diagnostic(text: str, filename: str, line: int, column: int, message: str) -> Diagnostic:
+    lines = text.split("\n")
+    source = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+    return Diagnostic(filename, line, column, message, source)
+
+
+__all__ = ["Parsed", "parse", "read_source", "resolve_space"]

@@ -1,0 +1,1 @@
+"""The controller: grammar-constrained sampling, the LSTM policy, REINFORCE."""

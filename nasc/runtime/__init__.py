@@ -1,0 +1,1 @@
+"""The search runtime: child training, strategies, the store, executors."""
