@@ -11,7 +11,7 @@ import click
 
 from nasc.cli import cli, user_errors
 from nasc.compiler.diagnostics import ArchError
-from nasc.compiler.frontend import parse, read_source
+from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.errors import NascError
 from nasc.grammar import list_spaces, load_space
 
@@ -24,7 +24,9 @@ def _validate_one(path: str, space: str | None) -> dict[str, Any]:
                               "space": space, "arch": None, "errors": []}
     try:
         text, name = read_source(path)
-        parsed = parse(text, space, filename=name)
+        loaded = resolve_space(space, text)
+        result["space"] = loaded.name
+        parsed = parse(text, loaded, filename=name)
     except ArchError as exc:
         result["errors"] = [d.to_json() for d in exc.diagnostics]
         result["_text"] = str(exc)

@@ -120,6 +120,8 @@ def _one_line(exc: BaseException) -> str:
     expected = re.findall(r"^\s*\*\s*(\S+)", text, flags=re.M)
     if expected:
         first += f" (expected {', '.join(expected[:6])})"
+    if "override a nonexisting" in first or "extend terminal" in first:
+        first += " (to change a built-in name, list it in the %import first)"
     return first
 
 
