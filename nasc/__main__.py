@@ -1,0 +1,5 @@
+"""`python -m nasc`."""
+
+from nasc.cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""`python -m nasc.cli`."""
+
+from nasc.cli import main
+
+main()
