@@ -187,7 +187,7 @@ def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
     """Patch the error so parsing can go on, or None where no repair is safe."""
     terminals = space.terminals
     choices = [n for n in expected if n not in _SKIP and n in terminals]
-    if len(choices) == 1 and word.strip():
+    if len(choices) == 1 and word.strip() and _is_choice(terminals[choices[0]]):
         fill = (literals(terminals[choices[0]]) or ("1",))[0]
         edits.shifts.append((pos, len(fill) - len(word)))
         return text[:pos] + fill + text[pos + len(word):]
@@ -202,6 +202,11 @@ def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
 
 def _has_content(text: str) -> bool:
     return bool(re.sub(r"#[^\n]*|[\s;]", "", text))
+
+
+def _is_choice(terminal: TerminalDef) -> bool:
+    """A value terminal (`KERNEL_HEIGHT`, `LAYER_NUMBER`), not a keyword or punctuation."""
+    return not isinstance(terminal.pattern, PatternStr)
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:

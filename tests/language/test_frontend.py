@@ -135,3 +135,11 @@ def test_custom_space_restricts_choices(examples):
     assert parse("conv 3x5 48 from 1".replace(" from 1", ""), space).arch.layers[0].kernel == (3, 5)
     assert errors("conv 7x3 24", str(space)) == [(1, 6, "kernel height must be one of 3, 5, got '7'")]
     assert errors("conv 3x3 64", str(space)) == [(1, 10, "filter count must be one of 24, 36, 48, got '64'")]
+
+
+def test_custom_space_can_drop_rules_and_extend_choices(examples):
+    space = str(examples / "conv_only.lark")
+    arch = parse("conv 3x3 96; conv 5x5 24 from 1", space).arch
+    assert [layer.filters for layer in arch.layers] == [96, 24]
+    assert errors("maxpool 3x3", space)[0] == (1, 1, "expected 'conv', got 'maxpool'")
+    assert errors("conv 7x3 24", space)[0][2] == "kernel height must be one of 1, 3, 5, got '7'"
