@@ -23,8 +23,9 @@ def long_cnn(layers: int, seed: int = 0) -> str:
     for number in range(1, layers + 1):
         inputs = sorted(rng.sample(range(1, number), min(3, number - 1)))
         tail = f" from {','.join(map(str, inputs))}" if inputs else ""
-        lines.append(f"conv {rng.choice('1357')}x{rng.choice('1357')} {rng.choice([24, 36, 48, 64])}"
-                     f" stride {rng.choice('123')}{tail}")
+        kernel = f"{rng.choice('1357')}x{rng.choice('1357')}"
+        filters, stride = rng.choice([24, 36, 48, 64]), rng.choice("123")
+        lines.append(f"conv {kernel} {filters} stride {stride}{tail}")
     return "\n".join(lines) + "\n"
 
 

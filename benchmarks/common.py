@@ -32,8 +32,8 @@ def report(name: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None =
         print("  ".join(_fmt(row[c]).ljust(w) for c, w in zip(columns, widths, strict=True)))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    payload = {"benchmark": name, "machine": platform.platform(), "python": platform.python_version(),
-               "rows": rows, **(extra or {})}
+    payload = {"benchmark": name, "machine": platform.platform(),
+               "python": platform.python_version(), "rows": rows, **(extra or {})}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {path}")
     return path
