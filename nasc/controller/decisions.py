@@ -1,0 +1,315 @@
+"""Decision states: where the controller must choose, under a length budget.
+
+A decision state is a parser stack plus the budget bookkeeping (layers done,
+tokens used, whether the current layer's anchor point was taken, whether the
+last token was a separator). Tokens with a single valid choice are emitted on
+the way from one decision state to the next (log-probability 0), so every
+step of the controller is a real choice. The table is built lazily and stored
+in numpy arrays so a batch of samples advances with a few array lookups:
+
+    kind[d]          TOKEN, ANCHOR or DONE
+    mask[d, v]       token v is valid in d (exact, and completable within budget)
+    anchor_ok[d, k]  anchor choice NONE + k is valid in d
+    trans[d, c]      the next decision state after choice c (-1: not built yet)
+
+Choices are token ids 0..V-1, then for an anchor step NONE (no inputs) or
+NONE + k (k inputs; the last class, K, is "K or more": lists the parser
+cannot tell apart by length share a state). Budget: a token is valid only if
+what it leaves can still be completed within `max_tokens` tokens and
+`max_layers` layers (minimal completions from `LRTables`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from nasc.controller.lr import END, LRTables, Stack
+from nasc.controller.vocab import Vocabulary, load_grammar
+from nasc.errors import NascError
+from nasc.grammar import Space
+
+TOKEN, ANCHOR, DONE = 0, 1, 2
+MAX_CLASSES = 4  # anchor choices: no inputs, or 1, 2, .. inputs (lists that parse alike merge)
+DONE_STATE = 0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a sample may be: layers (`layer` reductions) and tokens."""
+
+    max_layers: int | None = None
+    max_tokens: int | None = None
+    min_layers: int = 0
+
+    def __repr__(self) -> str:
+        return f"Budget(layers<={self.max_layers}, tokens<={self.max_tokens})"
+
+
+@dataclass(frozen=True)
+class Key:
+    """Everything a decision state's valid choices depend on."""
+
+    stack: Stack
+    layers: int
+    used: int
+    anchored: bool
+    after_sep: bool
+    budget: Budget
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one choice does: the next decision state and the tokens it emits."""
+
+    target: int
+    tokens: tuple[int, ...]  # emitted token ids; -1 marks where an anchor list goes
+
+
+class DecisionTable:
+    """Lazily built decision states of one space (all budgets share the table)."""
+
+    def __init__(self, space: Space | str) -> None:
+        self.space = load_grammar(space)
+        self.lr = LRTables(self.space.parser)
+        self.vocab = Vocabulary(self.space, self.lr)
+        self.V = len(self.vocab)
+        self.NONE = self.V  # then NONE + k: k inputs (k = K: K or more)
+        self.K: int | None = None
+        self.C = self.V + MAX_CLASSES + 1
+        self.keys: list[Key | None] = [None]  # state 0 is DONE
+        self.index: dict[Key, int] = {}
+        self.steps: dict[tuple[int, int], Step] = {}
+        self.roots: dict[Budget, tuple[int, tuple[int, ...]]] = {}
+        self._valid: dict[Key, dict[int, Key]] = {}
+        self._feeds: dict[tuple[Stack, str], tuple[Stack, int] | None] = {}
+        cap = 256
+        self.kind = np.full(cap, DONE, dtype=np.int64)
+        self.layer = np.zeros(cap, dtype=np.int64)
+        self.mask = np.zeros((cap, self.V), dtype=bool)
+        self.mask[DONE_STATE, self.vocab.end] = True
+        self.anchor_ok = np.zeros((cap, MAX_CLASSES + 1), dtype=bool)
+        self.trans = np.full((cap, self.C), -1, dtype=np.int64)
+        self.trans[DONE_STATE, :] = DONE_STATE
+
+    def __repr__(self) -> str:
+        return f"DecisionTable({self.space.name}, {len(self.keys)} states, V={self.V})"
+
+    # -- public ---------------------------------------------------------------
+
+    def root(self, budget: Budget) -> tuple[int, tuple[int, ...]]:
+        """The first decision state for `budget` and the tokens forced before it."""
+        if budget not in self.roots:
+            start = (self.lr.start_state,)
+            need = self.lr.completion(start)
+            layers = self.lr.completion(start, layers=True)
+            if need == math.inf:
+                raise NascError(f"{self.space.name}: the grammar's start rule can never finish")
+            if budget.max_tokens is not None and need > budget.max_tokens:
+                raise NascError(f"token budget {budget.max_tokens} is too small: the shortest "
+                                f"string of {self.space.name} has {need:g} tokens")
+            if budget.max_layers is not None and layers > budget.max_layers:
+                raise NascError(f"layer budget {budget.max_layers} is too small")
+            key = Key(start, 0, 0, False, False, budget)
+            self.roots[budget] = self._resolve(key, ())
+        return self.roots[budget]
+
+    def step(self, state: int, choice: int) -> Step:
+        """The transition for `choice` in `state` (built on first use)."""
+        found = self.steps.get((state, choice))
+        if found is None:
+            found = self._build_step(state, choice)
+            self.steps[(state, choice)] = found
+            self.trans[state, choice] = found.target
+        return found
+
+    def fill(self, states: np.ndarray, choices: np.ndarray) -> np.ndarray:
+        """Vectorised `trans[states, choices]`, building missing transitions."""
+        out = self.trans[states, choices]
+        missing = np.nonzero(out < 0)[0]
+        for i in missing:
+            out[i] = self.step(int(states[i]), int(choices[i])).target
+        return out
+
+    def choices(self, state: int) -> list[int]:
+        """The valid choices in `state` (token ids, or NONE/ONE/MANY)."""
+        if self.kind[state] == ANCHOR:
+            return [self.NONE + k for k in range(MAX_CLASSES + 1) if self.anchor_ok[state, k]]
+        return [int(v) for v in np.nonzero(self.mask[state])[0]]
+
+    def layer_index(self, state: int) -> int:
+        """1-based index of the layer being written in `state`."""
+        return int(self.layer[state]) + 1
+
+    # -- building ---------------------------------------------------------------
+
+    def _feed(self, stack: Stack, terminal: str) -> tuple[Stack, int] | None:
+        key = (stack, terminal)
+        if key not in self._feeds:
+            self._feeds[key] = self.lr.feed(stack, terminal)
+        return self._feeds[key]
+
+    def _after(self, key: Key, terminal: str, cost: int) -> Key | None:
+        """The key after feeding `terminal`, or None if invalid or over budget."""
+        fed = self._feed(key.stack, terminal)
+        if fed is None:
+            return None
+        stack, layers = fed
+        budget = key.budget
+        used = key.used + cost if budget.max_tokens is not None else 0
+        done = key.layers + layers
+        if budget.max_tokens is not None and used + self.lr.completion(stack) > budget.max_tokens:
+            return None
+        if budget.max_layers is not None and (
+            done + self.lr.completion(stack, layers=True) > budget.max_layers
+        ):
+            return None
+        anchored = key.anchored and layers == 0
+        after_sep = terminal in self.vocab.separators
+        return Key(stack, done, used, anchored, after_sep, budget)
+
+    def _valid_tokens(self, key: Key) -> dict[int, Key]:
+        found = self._valid.get(key)
+        if found is None:
+            found = self._valid[key] = self._compute_valid(key)
+        return found
+
+    def _compute_valid(self, key: Key) -> dict[int, Key]:
+        vocab, lr = self.vocab, self.lr
+        anchor = vocab.anchor
+        out: dict[int, Key] = {}
+        for terminal in lr.candidates(key.stack):
+            if anchor is not None and terminal == anchor.keyword:
+                continue  # inputs are chosen at the anchor step
+            nxt = self._after(key, terminal, 0 if terminal == END else 1)
+            if nxt is None:
+                continue
+            for v in vocab.by_terminal.get(terminal, ()):
+                out[v] = nxt
+        return self._canonical(key, out)
+
+    def _canonical(self, key: Key, out: dict[int, Key]) -> dict[int, Key]:
+        """One spelling per architecture: no leading, trailing or min-layer-breaking end."""
+        end = self.vocab.end
+        if end in out and out[end].layers < key.budget.min_layers and len(out) > 1:
+            del out[end]
+        seps = [v for v in out if self.vocab.tokens[v].terminal in self.vocab.separators]
+        others = len(out) - len(seps)
+        for v in seps:
+            if others and (len(key.stack) == 1 or end in out and not self._continues(out[v])):
+                del out[v]
+        if key.after_sep and end in out and len(out) > 1:
+            del out[end]
+        return out
+
+    def _continues(self, key: Key) -> bool:
+        """After a separator: can something other than the end follow?"""
+        return any(v != self.vocab.end for v in self._valid_tokens(key)) or self._anchor_here(key)
+
+    def _anchor_here(self, key: Key) -> bool:
+        anchor = self.vocab.anchor
+        return (
+            anchor is not None and not key.anchored
+            and self._feed(key.stack, anchor.keyword) is not None
+        )
+
+    def _anchor_options(self, key: Key) -> dict[int, Key]:
+        """NONE, or how many inputs (1, 2, .., K or more) at an anchor point -> next key."""
+        out: dict[int, Key] = {}
+        none = Key(key.stack, key.layers, key.used, True, key.after_sep, key.budget)
+        if self._valid_tokens(none):
+            out[self.NONE] = none
+        lists = [self._anchor_list(key, count) for count in range(1, MAX_CLASSES + 2)]
+        if self.K is None:
+            stable = [k for k in range(1, MAX_CLASSES + 1) if lists[k - 1] == lists[k]]
+            if not stable:
+                raise NascError(f"{self.space.name}: the inputs rule must be "
+                                f'`"from" LAYER_NUMBER ("," LAYER_NUMBER)*`')
+            self.K = stable[0]
+        for count in range(1, self.K + 1):
+            if lists[count - 1] is not None and key.layers >= count:
+                out[self.NONE + count] = lists[count - 1]  # type: ignore[assignment]
+        return out
+
+    def anchor_class(self, count: int) -> int:
+        """The anchor choice for a list of `count` inputs."""
+        return self.NONE + min(count, self.K or 1)
+
+    def _anchor_list(self, key: Key, count: int) -> Key | None:
+        """The key after `from 1,2,..` with `count` numbers (the list itself costs 1 token)."""
+        anchor = self.vocab.anchor
+        assert anchor is not None
+        nxt: Key | None = self._after(key, anchor.keyword, 1)
+        for terminal in [anchor.number] + [anchor.comma, anchor.number] * (count - 1):
+            if nxt is None:
+                return None
+            nxt = self._after(nxt, terminal, 0)
+        if nxt is None:
+            return None
+        return Key(nxt.stack, nxt.layers, nxt.used, True, False, nxt.budget)
+
+    def _intern(self, key: Key, kind: int, valid: dict[int, Key]) -> int:
+        state = len(self.keys)
+        self.keys.append(key)
+        self.index[key] = state
+        if state >= len(self.kind):
+            self._grow()
+        self.kind[state] = kind
+        self.layer[state] = key.layers
+        for choice in valid:
+            if kind == TOKEN:
+                self.mask[state, choice] = True
+            else:
+                self.anchor_ok[state, choice - self.NONE] = True
+        return state
+
+    def _grow(self) -> None:
+        def bigger(a: np.ndarray, fill: object) -> np.ndarray:
+            out = np.full((len(a) * 2,) + a.shape[1:], fill, dtype=a.dtype)
+            out[: len(a)] = a
+            return out
+
+        self.kind = bigger(self.kind, DONE)
+        self.layer = bigger(self.layer, 0)
+        self.mask = bigger(self.mask, False)
+        self.anchor_ok = bigger(self.anchor_ok, False)
+        self.trans = bigger(self.trans, -1)
+
+    def _resolve(self, key: Key, emitted: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        """Follow forced tokens from `key` to a decision state: (state, tokens emitted)."""
+        while True:
+            if key in self.index:
+                return self.index[key], emitted
+            if self._anchor_here(key):
+                options = self._anchor_options(key)
+                return self._intern(key, ANCHOR, options), emitted
+            valid = self._valid_tokens(key)
+            if not valid:
+                raise NascError(f"{self.space.name}: no valid continuation within the budget "
+                                f"(layer and token budgets conflict in this grammar)")
+            if len(valid) > 1:
+                return self._intern(key, TOKEN, valid), emitted
+            (token, nxt), = valid.items()
+            emitted += (token,)
+            if token == self.vocab.end:
+                return DONE_STATE, emitted
+            key = nxt
+
+    def _build_step(self, state: int, choice: int) -> Step:
+        key = self.keys[state]
+        if key is None:
+            return Step(DONE_STATE, ())
+        if self.kind[state] == ANCHOR:
+            options = self._anchor_options(key)
+            if choice not in options:
+                raise ValueError(f"anchor choice {choice} is not valid in state {state}")
+            prefix: tuple[int, ...] = () if choice == self.NONE else (-1,)
+            return Step(*self._resolve(options[choice], prefix))
+        valid = self._valid_tokens(key)
+        if choice not in valid:
+            raise ValueError(f"token {choice} is not valid in state {state}")
+        if choice == self.vocab.end:
+            return Step(DONE_STATE, (choice,))
+        return Step(*self._resolve(valid[choice], (choice,)))

@@ -1,0 +1,176 @@
+"""A space's sampling vocabulary: every (terminal, literal) the controller can emit.
+
+A choice terminal contributes one token per string it matches (`literals()`).
+Two unbounded terminals are handled specially: a filtered separator such as
+`_SEP` is emitted as a canonical `; ` (or a newline), and the `cnn` rule
+`inputs: "from" LAYER_NUMBER ("," LAYER_NUMBER)*` is sampled by anchor points
+rather than token by token. Any other unbounded terminal is refused.
+
+`load_grammar()` loads a built-in space, a `cnn`/`rnn` grammar file, or a
+validity-only grammar (no compiler semantics: kind "none").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lark import Lark
+from lark.exceptions import LarkError
+from lark.lexer import PatternStr
+
+from nasc.controller.lr import END, LRTables
+from nasc.errors import NascError
+from nasc.grammar import BUILTIN_DIR, Space, builtin_names, load_space
+from nasc.grammar.space import _KIND_RULES
+from nasc.grammar.terminals import describe, literals, local_name
+
+_SEPARATOR_FORMS = ("; ", ";", "\n", " ", ", ")
+NO_SPACE_BEFORE = {",", ":", ")", "]"}
+NO_SPACE_AFTER = {"(", "[", ","}
+
+
+@dataclass(frozen=True)
+class Token:
+    """One vocabulary entry: a terminal and the literal text it stands for."""
+
+    terminal: str
+    text: str
+
+    def __repr__(self) -> str:
+        return f"{local_name(self.terminal)}:{self.text!r}"
+
+
+@dataclass(frozen=True)
+class AnchorSpec:
+    """Where a `cnn` space lists a layer's inputs: `from 1,2`."""
+
+    keyword: str  # the FROM terminal
+    number: str  # the LAYER_NUMBER terminal
+    comma: str  # the list separator terminal
+
+
+class Vocabulary:
+    """Tokens (index -> Token), each terminal's tokens, separators, anchors."""
+
+    def __init__(self, space: Space, tables: LRTables) -> None:
+        self.anchor = _anchor_spec(space, tables)
+        self.tokens: list[Token] = []
+        self.separators: set[str] = set()
+        terminals = space.terminals
+        skip = {self.anchor.number, self.anchor.comma} if self.anchor else set()
+        for name in tables.terminals:
+            if name == END or name in skip:
+                continue
+            words = _words(name, terminals, self.separators)
+            self.tokens += [Token(name, w) for w in words]
+        if self.anchor and self.anchor.comma in terminals and not _is_single(
+            terminals, self.anchor.comma
+        ):
+            raise NascError(f"terminal {self.anchor.comma} separating layer numbers must be fixed")
+        self.tokens.append(Token(END, ""))
+        self.index = {tok: i for i, tok in enumerate(self.tokens)}
+        self.by_terminal: dict[str, list[int]] = {}
+        for i, tok in enumerate(self.tokens):
+            self.by_terminal.setdefault(tok.terminal, []).append(i)
+        self.end = len(self.tokens) - 1
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({len(self.tokens)} tokens)"
+
+    def names(self) -> list[str]:
+        """A stable description of the vocabulary (to check a checkpoint fits a space)."""
+        return [f"{local_name(t.terminal)}={t.text}" for t in self.tokens]
+
+
+def _is_single(terminals: dict, name: str) -> bool:
+    words = literals(terminals[name])
+    return words is not None and len(words) == 1
+
+
+def _words(name: str, terminals: dict, separators: set[str]) -> tuple[str, ...]:
+    terminal = terminals.get(name)
+    if terminal is None:
+        raise NascError(f"terminal {name} has no definition")
+    words = literals(terminal)
+    if words is not None and words and all(words):
+        return words
+    if local_name(name).startswith("_") and not isinstance(terminal.pattern, PatternStr):
+        regex = re.compile(terminal.pattern.to_regexp())
+        for form in _SEPARATOR_FORMS:
+            if regex.fullmatch(form):
+                separators.add(name)
+                return (form,)
+    raise NascError(
+        f"terminal {local_name(name)} ({describe(terminal, name)}) matches unboundedly many "
+        f"strings: the controller cannot sample it; list its choices, e.g. "
+        f'{local_name(name)}: "1" | "2"'
+    )
+
+
+def _anchor_spec(space: Space, tables: LRTables) -> AnchorSpec | None:
+    """The `inputs` rule of a `cnn` space, if it has one."""
+    if space.kind != "cnn":
+        return None
+    keyword = number = comma = None
+    for rule in tables.rules:
+        names = [s.name for s in rule.expansion]
+        if local_name(str(rule.origin.name)) == "inputs" and len(names) >= 2:
+            keyword, number = names[0], names[1]
+    if keyword is None or number is None:
+        return None
+    for rule in tables.rules:
+        names = [s.name for s in rule.expansion]
+        for a, b in zip(names, names[1:], strict=False):
+            if b == number and a not in (keyword, number) and a in tables.terminals:
+                comma = a
+    return AnchorSpec(keyword, number, comma or "COMMA")
+
+
+def render(words: list[str]) -> str:
+    """Join literals with single spaces, gluing punctuation: `conv 3x3 36 from 1,2`."""
+    out: list[str] = []
+    previous = ""
+    for word in words:
+        if not word:
+            continue
+        out.append(word if not out or _glued(previous, word) else " " + word)
+        previous = word
+    return "".join(out)
+
+
+def _glued(previous: str, word: str) -> bool:
+    if previous.endswith((" ", "\n")) or word.startswith((";", "\n")):
+        return True
+    if word in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER:
+        return True
+    return (word == "x" and previous[-1:].isdigit()) or (previous == "x" and word[:1].isdigit())
+
+
+def load_grammar(spec: str | Path | Space) -> Space:
+    """A space to sample from: built-in, a cnn/rnn grammar, or a validity-only grammar."""
+    if isinstance(spec, Space):
+        return spec
+    text_spec = str(spec)
+    if text_spec in builtin_names():
+        return load_space(text_spec)
+    path = Path(text_spec)
+    if not path.is_file():
+        return load_space(text_spec)  # raises the usual "no such grammar file" error
+    try:
+        text = path.read_text(encoding="utf-8")
+        parser = Lark(
+            text, parser="lalr", lexer="contextual", propagate_positions=True,
+            maybe_placeholders=False, import_paths=[str(path.parent), str(BUILTIN_DIR)],
+            source_path=str(path.resolve()),
+        )
+    except (LarkError, OSError, UnicodeDecodeError, RecursionError, ValueError, KeyError):
+        return load_space(text_spec)  # reports the error with its location
+    rules = {local_name(str(rule.origin.name)) for rule in parser.rules}
+    if any(rules & kind_rules for kind_rules in _KIND_RULES.values()):
+        return load_space(text_spec)
+    return Space(name=path.stem, kind="none", path=path.resolve(), text=text, parser=parser)
