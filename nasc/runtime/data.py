@@ -1,0 +1,264 @@
+"""Data sources for child training, named by one string.
+
+    digits          scikit-learn's bundled 8x8 digits (1x8x8, 10 classes; the default)
+    cifar10:DIR     the standard `cifar-10-batches-py` pickles (DIR or DIR/cifar-10-batches-py)
+    mnist:DIR       the standard IDX files (`train-images-idx3-ubyte[.gz]`, ...)
+    folder:DIR      one sub-folder of images per class (needs Pillow)
+    ptb:DIR         word-level corpus: `ptb.train.txt`, `ptb.valid.txt`
+
+`load_data(source)` returns `ImageData` (tensors (N, C, H, W) float32 and (N,)
+int64 labels, a fixed-seed train/validation split) or `TextData` (token id
+tensors). Nothing is downloaded; a missing or malformed file is a `NascError`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nasc.errors import NascError
+
+SPLIT_SEED = 0  # the train/validation split never depends on the search seed
+
+
+@dataclass
+class ImageData:
+    """A labelled image set split into train and validation parts."""
+
+    name: str
+    x_train: torch.Tensor  # (N, C, H, W) float32
+    y_train: torch.Tensor  # (N,) int64
+    x_valid: torch.Tensor  # (M, C, H, W)
+    y_valid: torch.Tensor  # (M,)
+    num_classes: int
+    kind: str = "cnn"
+
+    def __repr__(self) -> str:
+        return (f"ImageData({self.name}: {len(self.y_train)} train, {len(self.y_valid)} valid, "
+                f"shape {tuple(self.shape)}, {self.num_classes} classes)")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        c, h, w = self.x_train.shape[1:]
+        return int(c), int(h), int(w)
+
+
+@dataclass
+class TextData:
+    """A word-level corpus as token ids, with its vocabulary."""
+
+    name: str
+    train: torch.Tensor  # (T,) int64
+    valid: torch.Tensor  # (V,) int64
+    vocab: list[str]
+    kind: str = "rnn"
+
+    def __repr__(self) -> str:
+        return (f"TextData({self.name}: {len(self.train)} train tokens, {len(self.valid)} valid, "
+                f"vocabulary {len(self.vocab)})")
+
+
+Data = ImageData | TextData
+
+
+def kind_of(source: str) -> str:
+    """"cnn" or "rnn": which kind of child a data source trains."""
+    return "rnn" if source.split(":", 1)[0] == "ptb" else "cnn"
+
+
+@lru_cache(maxsize=4)
+def load_data(source: str) -> Data:
+    """Load the data source named `source` (cached per process)."""
+    scheme, _, arg = source.partition(":")
+    loaders = {"digits": _digits, "cifar10": load_cifar10, "mnist": load_mnist,
+               "folder": load_folder, "ptb": load_ptb}
+    if scheme not in loaders:
+        raise NascError(f"unknown data source {source!r}: digits, cifar10:DIR, mnist:DIR, "
+                        f"folder:DIR or ptb:DIR")
+    if scheme != "digits" and not arg:
+        raise NascError(f"data source {scheme!r} needs a directory: {scheme}:DIR")
+    if arg and not Path(arg).is_dir():
+        raise NascError(f"{source}: {arg} is not a directory")
+    return loaders[scheme](arg) if arg else loaders[scheme]()  # type: ignore[operator]
+
+
+def split(x: np.ndarray, y: np.ndarray, n_valid: int, name: str, num_classes: int,
+          normalize: bool = True) -> ImageData:
+    """A fixed-seed split into train and the last `n_valid` of a permutation; standardized."""
+    if len(y) < 2:
+        raise NascError(f"{name}: needs at least 2 images, found {len(y)}")
+    n_valid = max(1, min(n_valid, len(y) - 1))
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
+    train, valid = order[:-n_valid], order[-n_valid:]
+    xs = x.astype(np.float32)
+    if normalize:
+        mean = xs[train].mean(axis=(0, 2, 3), keepdims=True)
+        std = xs[train].std(axis=(0, 2, 3), keepdims=True) + 1e-6
+        xs = (xs - mean) / std
+    t = torch.from_numpy(np.ascontiguousarray(xs))
+    labels = torch.from_numpy(y.astype(np.int64))
+    return ImageData(name, t[train], labels[train], t[valid], labels[valid], num_classes)
+
+
+def _valid_size(n: int) -> int:
+    return min(5000, max(1, n // 10))
+
+
+def _digits() -> ImageData:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = np.asarray(bunch.images, dtype=np.float32)[:, None] / 16.0  # (1797, 1, 8, 8)
+    return split(x, np.asarray(bunch.target), 360, "digits", 10)
+
+
+# --- CIFAR-10 ------------------------------------------------------------------
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles only plain containers and numpy arrays: no arbitrary callables."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def safe_unpickle(data: bytes) -> Any:
+    """Read a pickle of dicts/lists/numpy arrays; refuses any other global."""
+    return _SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        batch = safe_unpickle(path.read_bytes())
+        data, labels = batch[b"data"], batch[b"labels"]
+        x = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
+    except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as exc:
+        raise NascError(f"{path}: not a CIFAR-10 batch ({exc})") from None
+    y = np.asarray(labels, dtype=np.int64)
+    if len(y) != len(x):
+        raise NascError(f"{path}: {len(x)} images but {len(y)} labels")
+    return x, y
+
+
+def load_cifar10(directory: str) -> ImageData:
+    """CIFAR-10 training batches; 5000 (or 10%) held out for validation."""
+    root = Path(directory)
+    if (root / "cifar-10-batches-py").is_dir():
+        root = root / "cifar-10-batches-py"
+    files = sorted(root.glob("data_batch_*"))
+    if not files:
+        raise NascError(f"cifar10:{directory}: no data_batch_* files found")
+    parts = [_cifar_batch(f) for f in files]
+    x = np.concatenate([p[0] for p in parts]) / np.float32(255.0)
+    y = np.concatenate([p[1] for p in parts])
+    return split(x, y, _valid_size(len(y)), f"cifar10:{directory}", 10)
+
+
+# --- MNIST (IDX) ---------------------------------------------------------------
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (gzip or not) as a numpy array of its type and shape."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise NascError(f"{path}: not an IDX file")
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    code, ndim = raw[2], raw[3]
+    if code not in dtypes:
+        raise NascError(f"{path}: unknown IDX type code 0x{code:02x}")
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    dtype = np.dtype(dtypes[code])
+    body = raw[4 + 4 * ndim:]
+    if len(body) != int(np.prod(dims)) * dtype.itemsize:
+        raise NascError(f"{path}: IDX size does not match its header {dims}")
+    return np.frombuffer(body, dtype=dtype).reshape(dims)
+
+
+def _idx_file(root: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"),
+                 stem.replace("-idx", ".idx") + ".gz"):
+        if (root / name).is_file():
+            return root / name
+    raise NascError(f"mnist:{root}: {stem}[.gz] not found")
+
+
+def load_mnist(directory: str) -> ImageData:
+    """MNIST-format training files; 5000 (or 10%) held out for validation."""
+    root = Path(directory)
+    images = read_idx(_idx_file(root, "train-images-idx3-ubyte"))
+    labels = read_idx(_idx_file(root, "train-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise NascError(f"mnist:{directory}: images {images.shape} and labels {labels.shape} "
+                        f"do not match")
+    x = images[:, None].astype(np.float32) / 255.0
+    return split(x, labels.astype(np.int64), _valid_size(len(labels)), f"mnist:{directory}",
+                 int(labels.max()) + 1)
+
+
+# --- folder of images --------------------------------------------------------
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff"}
+
+
+def load_folder(directory: str) -> ImageData:
+    """DIR/CLASS/*.png...: classes in sorted order; images resized to the first one's size."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise NascError("folder: data needs Pillow (pip install pillow)") from None
+    classes = sorted(p for p in Path(directory).iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise NascError(f"folder:{directory}: needs at least two class folders")
+    images, labels = [], []
+    size: tuple[int, int] | None = None
+    for label, folder in enumerate(classes):
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in _IMAGE_SUFFIXES:
+                continue
+            with Image.open(path) as img:
+                rgb = img.convert("RGB")
+                size = size or rgb.size
+                images.append(np.asarray(rgb.resize(size), dtype=np.float32) / 255.0)
+            labels.append(label)
+    if not images:
+        raise NascError(f"folder:{directory}: no images found")
+    x = np.stack(images).transpose(0, 3, 1, 2)  # (N, 3, H, W)
+    return split(x, np.asarray(labels), _valid_size(len(labels)), f"folder:{directory}",
+                 len(classes))
+
+
+# --- PTB ---------------------------------------------------------------------
+def _words(path: Path) -> list[str]:
+    if not path.is_file():
+        raise NascError(f"ptb: {path} not found")
+    out: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            out.extend(line.split() + ["<eos>"])
+    return out
+
+
+def load_ptb(directory: str) -> TextData:
+    """`ptb.train.txt` / `ptb.valid.txt`; the vocabulary comes from the training file."""
+    root = Path(directory)
+    train_words = _words(root / "ptb.train.txt")
+    valid_words = _words(root / "ptb.valid.txt")
+    vocab = sorted(set(train_words) | {"<unk>"})
+    index = {w: i for i, w in enumerate(vocab)}
+    unk = index["<unk>"]
+    train = torch.tensor([index[w] for w in train_words], dtype=torch.int64)
+    valid = torch.tensor([index.get(w, unk) for w in valid_words], dtype=torch.int64)
+    return TextData(f"ptb:{directory}", train, valid, vocab)

@@ -1,0 +1,122 @@
+"""Data sources: real digits, tiny files in the standard formats, the shared PTB subset."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nasc.errors import NascError
+from nasc.runtime.data import ImageData, TextData, kind_of, load_data, safe_unpickle
+
+PTB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ptb-subset"
+
+
+def test_digits_split_is_fixed_and_disjoint() -> None:
+    data = load_data("digits")
+    assert isinstance(data, ImageData)
+    assert data.shape == (1, 8, 8) and data.num_classes == 10
+    assert len(data.y_train) + len(data.y_valid) == 1797 and len(data.y_valid) == 360
+    assert data.x_train.dtype == torch.float32 and data.y_train.dtype == torch.int64
+    load_data.cache_clear()
+    again = load_data("digits")
+    assert torch.equal(again.y_valid, data.y_valid)  # same split every time
+
+
+def _cifar_batch(path: Path, n: int, seed: int) -> tuple[np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    labels = [int(v) for v in rng.integers(0, 10, size=n)]
+    path.write_bytes(pickle.dumps({b"batch_label": b"training batch", b"labels": labels,
+                                   b"data": data}, protocol=2))
+    return data, labels
+
+
+def test_cifar10_reads_standard_batches(tmp_path: Path) -> None:
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir()
+    d1, l1 = _cifar_batch(root / "data_batch_1", 12, 1)
+    d2, l2 = _cifar_batch(root / "data_batch_2", 8, 2)
+    data = load_data(f"cifar10:{tmp_path}")
+    assert isinstance(data, ImageData)
+    assert data.shape == (3, 32, 32)
+    assert len(data.y_train) + len(data.y_valid) == 20
+    assert sorted(data.y_train.tolist() + data.y_valid.tolist()) == sorted(l1 + l2)
+
+
+def test_cifar10_refuses_code_in_pickles(tmp_path: Path) -> None:
+    class Evil:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, ("echo pwned",))
+
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({b"data": Evil()}))
+    with pytest.raises(NascError, match="not a CIFAR-10 batch.*refusing to load"):
+        load_data(f"cifar10:{tmp_path}")
+    with pytest.raises(pickle.UnpicklingError):
+        safe_unpickle(pickle.dumps(Evil()))
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    return header + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(">u1").tobytes()
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_mnist_reads_idx_files(tmp_path: Path, compress: bool) -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(30, 6, 5), dtype=np.uint8)
+    labels = np.arange(30, dtype=np.uint8) % 3
+    for name, arr in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)):
+        raw = _idx(arr)
+        if compress:
+            (tmp_path / (name + ".gz")).write_bytes(gzip.compress(raw))
+        else:
+            (tmp_path / name).write_bytes(raw)
+    data = load_data(f"mnist:{tmp_path}")
+    assert isinstance(data, ImageData)
+    assert data.shape == (1, 6, 5) and data.num_classes == 3
+    assert len(data.y_valid) == 3 and len(data.y_train) == 27
+
+
+def test_mnist_truncated_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(_idx(np.zeros((4, 2, 2)))[:-3])
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(_idx(np.zeros(4)))
+    with pytest.raises(NascError, match="size does not match"):
+        load_data(f"mnist:{tmp_path}")
+
+
+def test_folder_of_images(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    for cls, value in (("cat", 10), ("dog", 200)):
+        (tmp_path / cls).mkdir()
+        for i in range(5):
+            image.fromarray(np.full((4, 4, 3), value + i, np.uint8)).save(tmp_path / cls / f"{i}.png")
+    data = load_data(f"folder:{tmp_path}")
+    assert isinstance(data, ImageData)
+    assert data.shape == (3, 4, 4) and data.num_classes == 2
+    assert len(data.y_train) + len(data.y_valid) == 10
+
+
+def test_ptb_subset_in_place() -> None:
+    data = load_data(f"ptb:{PTB}")
+    assert isinstance(data, TextData)
+    assert len(data.train) == 73760 and len(data.valid) == 82430
+    assert "<eos>" in data.vocab and "<unk>" in data.vocab
+    assert int(data.train.max()) < len(data.vocab)
+    assert kind_of(f"ptb:{PTB}") == "rnn" and kind_of("digits") == "cnn"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("imagenet", "unknown data source 'imagenet'"),
+    ("mnist", "needs a directory"),
+    ("mnist:/nonexistent/dir", "is not a directory"),
+])
+def test_bad_sources(source: str, message: str) -> None:
+    with pytest.raises(NascError, match=message):
+        load_data(source)
