@@ -1,0 +1,157 @@
+"""One child trial, end to end, with guard rails: `run_trial(spec) -> result dict`.
+
+The child network comes from `build_child` (the one adapter to the compiler).
+Whatever goes wrong, an exception, a NaN loss, a network over `max_params`, a
+run over its time limit, becomes a `failed` result with the reason and
+`failure_reward`; `run_trial` never raises. The result is a plain dict (it
+crosses process and Ray boundaries):
+
+    status "done" | "failed", reward, metrics [per epoch], params, macs,
+    seconds (whole trial), train_seconds, worker "host:pid", error
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from nasc.errors import NascError
+from nasc.runtime.data import Data, ImageData, TextData, load_data
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How children are trained and scored (the paper's CNN recipe by default).
+
+    `lr` None: 0.1 for CNNs (SGD, Nesterov 0.9, weight decay 1e-4), 20 for
+    language models (SGD, gradient clipping `clip`). Reward: CNN
+    (max validation accuracy over the last `reward_epochs`)^`reward_power`;
+    RNN `ppl_c` / (validation perplexity)^2.
+    """
+
+    epochs: int = 5
+    batch_size: int | None = None  # 64 (cnn), 20 (rnn)
+    lr: float | None = None
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    reward_epochs: int = 5
+    reward_power: float = 3.0
+    ppl_c: float = 80.0
+    hidden_size: int = 64
+    bptt: int = 35
+    clip: float = 0.25
+    max_batches: int | None = None  # per epoch (rnn: also caps validation batches)
+    max_params: int | None = None
+    time_limit: float | None = None  # seconds per trial
+    failure_reward: float = 0.0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything a worker needs to run one trial."""
+
+    trial_id: int
+    arch: str
+    space: str  # a built-in space name or a grammar path
+    data: str
+    config: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    fault: str | None = None  # tests: "raise" | "nan" | "slow" | "hang" | "kill"
+
+    def __repr__(self) -> str:
+        return f"TrialSpec(#{self.trial_id} {self.arch!r} on {self.data})"
+
+
+class TrialFailure(Exception):
+    """A trial that failed for a known reason (NaN, time limit, injected fault)."""
+
+
+class Guard:
+    """Checked once per batch: the time limit, a finite loss, injected faults."""
+
+    def __init__(self, time_limit: float | None, fault: str | None) -> None:
+        self.start = time.monotonic()
+        self.deadline = None if time_limit is None else self.start + time_limit
+        self.fault = fault
+
+    def check(self, loss: torch.Tensor | None = None) -> None:
+        if self.fault == "raise":
+            raise RuntimeError("injected fault")
+        if self.fault == "slow":
+            time.sleep(0.05)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TrialFailure(f"over the time limit of {self.deadline - self.start:g} s")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrialFailure("loss is not finite (NaN or inf)")
+
+
+def build_child(arch: str, space: str, data: Data, config: TrainConfig) -> nn.Module:
+    """The compiled child for `data` (the one place the runtime calls the compiler)."""
+    import nasc.api as api
+
+    if isinstance(data, TextData):
+        model = api.compile_lm(arch, len(data.vocab), space, hidden_size=config.hidden_size,
+                               embedding_size=config.hidden_size, device=config.device)
+        total = sum(p.numel() for p in model.parameters())
+        if config.max_params is not None and total > config.max_params:
+            raise NascError(f"network has {total:,} parameters, over the limit of "
+                            f"{config.max_params:,} (--max-params)")
+        return model
+    return api.compile(arch, space, input_shape=data.shape, num_classes=data.num_classes,
+                       max_params=config.max_params, device=config.device)
+
+
+def counts(model: nn.Module) -> tuple[int, int | None]:
+    """(params, MACs): all trainable parameters; MACs from the compiler's report."""
+    params = sum(p.numel() for p in model.parameters())
+    info = getattr(model, "nasc", None)
+    return params, (int(info.macs) if info is not None else None)
+
+
+def run_trial(spec: TrialSpec) -> dict[str, Any]:
+    """Train and score one child; never raises (failures are results)."""
+    start = time.perf_counter()
+    result: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "metrics": []}
+    try:
+        if spec.fault == "kill":
+            os.kill(os.getpid(), 9)
+        if spec.fault == "hang":
+            time.sleep(10**6)  # uninterruptible: only the executor's hard limit ends it
+        torch.manual_seed(spec.seed * 1_000_003 + spec.trial_id)
+        data = load_data(spec.data)
+        model = build_child(spec.arch, spec.space, data, spec.config)
+        result["params"], result["macs"] = counts(model)
+        guard = Guard(spec.config.time_limit, spec.fault)
+        train_start = time.perf_counter()
+        reward = _train(model, data, spec, guard, result["metrics"])
+        result["train_seconds"] = time.perf_counter() - train_start
+        result.update(status="done", reward=reward)
+    except (TrialFailure, NascError) as exc:
+        result.update(status="failed", reward=spec.config.failure_reward, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a child's bug must not stop the search
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" ({last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+        result.update(status="failed", reward=spec.config.failure_reward,
+                      error=f"{type(exc).__name__}: {exc}{where}")
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _train(model: nn.Module, data: Data, spec: TrialSpec, guard: Guard,
+           metrics: list[dict[str, Any]]) -> float:
+    if isinstance(data, ImageData):
+        from nasc.runtime.train_cnn import train_cnn
+
+        return train_cnn(model, data, spec, guard, metrics)
+    from nasc.runtime.train_rnn import train_rnn
+
+    return train_rnn(model, data, spec, guard, metrics)

@@ -1,0 +1,254 @@
+"""The durable store of a search: one SQLite file (WAL, one transaction per write).
+
+Tables
+    experiment   one row: the configuration (JSON), the exact grammar text, times
+    trials       one row per trial: arch, canonical form, controller step, status
+                 (pending | running | done | failed), reward, per-epoch metrics
+                 (JSON), params, MACs, timings, worker, error, reused_from
+    checkpoints  strategy/controller state per step (bytes)
+
+`Store.create(path, config, grammar)` refuses an existing file; `Store.open(path)`
+reopens one (for `--resume` and `nasc report`). `reset_unfinished()` turns
+running trials back into pending ones, so a resumed search re-runs exactly the
+trials that never finished and keeps every finished one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasc.errors import NascError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiment (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    config TEXT NOT NULL, grammar TEXT NOT NULL, created REAL NOT NULL, nasc_version TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY, arch TEXT NOT NULL, canon TEXT, step INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    reward REAL, metrics TEXT, params INTEGER, macs INTEGER,
+    seconds REAL, train_seconds REAL, created REAL NOT NULL, started REAL, finished REAL,
+    worker TEXT, error TEXT, reused_from INTEGER, proposal TEXT
+);
+CREATE INDEX IF NOT EXISTS trials_canon ON trials (canon);
+CREATE INDEX IF NOT EXISTS trials_status ON trials (status);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    step INTEGER PRIMARY KEY, created REAL NOT NULL, state BLOB NOT NULL
+);
+"""
+
+FINISHED = ("done", "failed")
+
+
+@dataclass
+class Trial:
+    """One row of `trials`."""
+
+    id: int
+    arch: str
+    step: int
+    status: str = "pending"
+    canon: str | None = None
+    reward: float | None = None
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    params: int | None = None
+    macs: int | None = None
+    seconds: float | None = None
+    train_seconds: float | None = None
+    created: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    worker: str | None = None
+    error: str | None = None
+    reused_from: int | None = None
+    proposal: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Trial(#{self.id} {self.status} reward={self.reward} {self.arch!r})"
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == "done"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "arch": self.arch, "status": self.status, "reward": self.reward,
+                "params": self.params, "macs": self.macs, "seconds": self.seconds,
+                "error": self.error, "step": self.step, "canon": self.canon,
+                "reused_from": self.reused_from, "metrics": self.metrics,
+                "worker": self.worker}
+
+
+_COLUMNS = ("id", "arch", "canon", "step", "status", "reward", "metrics", "params", "macs",
+            "seconds", "train_seconds", "created", "started", "finished", "worker", "error",
+            "reused_from", "proposal")
+
+
+def _trial(row: sqlite3.Row) -> Trial:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["metrics"] = json.loads(values["metrics"] or "[]")
+    values["proposal"] = json.loads(values["proposal"] or "{}")
+    return Trial(**values)
+
+
+class Store:
+    """A search's SQLite file; every method is one transaction."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @classmethod
+    def create(cls, path: str | Path, config: dict[str, Any], grammar: str) -> Store:
+        """A new store; an existing file is an error (resume it or choose another path)."""
+        path = Path(path)
+        if path.exists():
+            raise NascError(f"store {path} already exists: pass --resume to continue it, "
+                            f"or choose another --store")
+        from nasc import __version__
+
+        conn = cls._connect(path)
+        with _tx(conn):
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO experiment VALUES (1, ?, ?, ?, ?)",
+                         (json.dumps(config, sort_keys=True), grammar, time.time(), __version__))
+        return cls(path, conn)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """An existing store (for --resume and reports)."""
+        path = Path(path)
+        if not path.is_file():
+            raise NascError(f"store {path} does not exist")
+        try:
+            conn = cls._connect(path)
+            conn.execute("SELECT config FROM experiment").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise NascError(f"{path} is not a nasc store ({exc})") from None
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- experiment ---------------------------------------------------------
+    def experiment(self) -> dict[str, Any]:
+        row = self.conn.execute(
+            "SELECT config, grammar, created, nasc_version FROM experiment").fetchone()
+        if row is None:
+            raise NascError(f"{self.path} has no experiment")
+        return {"config": json.loads(row[0]), "grammar": row[1], "created": row[2],
+                "nasc_version": row[3]}
+
+    # --- trials -------------------------------------------------------------
+    def add_trials(self, items: list[tuple[str, str | None, int, dict[str, Any]]]) -> list[int]:
+        """Insert pending trials (arch, canon, step, proposal) in one transaction; their ids."""
+        now, ids = time.time(), []
+        with _tx(self.conn):
+            for arch, canon, step, proposal in items:
+                cur = self.conn.execute(
+                    "INSERT INTO trials (arch, canon, step, status, created, proposal) "
+                    "VALUES (?, ?, ?, 'pending', ?, ?)",
+                    (arch, canon, step, now, json.dumps(proposal)))
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def mark_running(self, trial_id: int, worker: str) -> None:
+        with _tx(self.conn):
+            self.conn.execute("UPDATE trials SET status='running', started=?, worker=? "
+                              "WHERE id=? AND status='pending'", (time.time(), worker, trial_id))
+
+    def finish(self, trial_id: int, result: dict[str, Any]) -> bool:
+        """Record a result; False (and nothing written) if the trial had already finished."""
+        with _tx(self.conn):
+            cur = self.conn.execute(
+                "UPDATE trials SET status=?, reward=?, metrics=?, params=?, macs=?, seconds=?, "
+                "train_seconds=?, finished=?, worker=COALESCE(?, worker), error=?, "
+                "reused_from=? WHERE id=? AND status NOT IN ('done', 'failed')",
+                (result["status"], result.get("reward"), json.dumps(result.get("metrics", [])),
+                 result.get("params"), result.get("macs"), result.get("seconds"),
+                 result.get("train_seconds"), time.time(), result.get("worker"),
+                 result.get("error"), result.get("reused_from"), trial_id))
+            return cur.rowcount == 1
+
+    def reset_unfinished(self) -> int:
+        """Running trials (of a killed search) become pending again; how many."""
+        with _tx(self.conn):
+            cur = self.conn.execute("UPDATE trials SET status='pending', started=NULL, "
+                                    "worker=NULL WHERE status='running'")
+            return cur.rowcount
+
+    def trials(self, status: str | None = None) -> list[Trial]:
+        query = f"SELECT {', '.join(_COLUMNS)} FROM trials"
+        if status is not None:
+            return [_trial(r) for r in self.conn.execute(query + " WHERE status=? ORDER BY id",
+                                                         (status,))]
+        return [_trial(r) for r in self.conn.execute(query + " ORDER BY id")]
+
+    def trial(self, trial_id: int) -> Trial:
+        row = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM trials WHERE id=?",
+                                (trial_id,)).fetchone()
+        if row is None:
+            raise NascError(f"{self.path}: no trial {trial_id}")
+        return _trial(row)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, COUNT(*) FROM trials GROUP BY status")
+        out = {s: 0 for s in ("pending", "running", "done", "failed")}
+        out.update({s: int(n) for s, n in rows})
+        return out
+
+    def finished_with_canon(self, canon: str) -> Trial | None:
+        """The first finished, trained (not reused) trial of canonical form `canon`."""
+        row = self.conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM trials WHERE canon=? AND status IN "
+            f"('done', 'failed') AND reused_from IS NULL ORDER BY id LIMIT 1", (canon,)).fetchone()
+        return None if row is None else _trial(row)
+
+    def canon_archs(self) -> dict[str, str]:
+        """Each canonical form seen so far and one architecture of it (for collision checks)."""
+        rows = self.conn.execute("SELECT canon, MIN(id), arch FROM trials WHERE canon IS NOT NULL "
+                                 "GROUP BY canon")
+        return {c: a for c, _, a in rows}
+
+    # --- checkpoints ----------------------------------------------------------
+    def save_checkpoint(self, step: int, state: bytes) -> None:
+        with _tx(self.conn):
+            self.conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
+                              (step, time.time(), state))
+
+    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        row = self.conn.execute(
+            "SELECT step, state FROM checkpoints ORDER BY step DESC LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+
+class _tx:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
