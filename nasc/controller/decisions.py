@@ -22,7 +22,7 @@ what it leaves can still be completed within `max_tokens` tokens and
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,8 +55,8 @@ class Key:
     stack: Stack
     layers: int
     used: int
-    anchored: bool
     after_sep: bool
+    ending: str | None  # set at an anchor step: the layer-ending terminal chosen
     budget: Budget
 
 
@@ -84,6 +84,7 @@ class DecisionTable:
         self.steps: dict[tuple[int, int], Step] = {}
         self.roots: dict[Budget, tuple[int, tuple[int, ...]]] = {}
         self._valid: dict[Key, dict[int, Key]] = {}
+        self._anchors: dict[Key, dict[int, Key]] = {}
         self._feeds: dict[tuple[Stack, str], tuple[Stack, int] | None] = {}
         cap = 256
         self.kind = np.full(cap, DONE, dtype=np.int64)
@@ -112,7 +113,7 @@ class DecisionTable:
                                 f"string of {self.space.name} has {need:g} tokens")
             if budget.max_layers is not None and layers > budget.max_layers:
                 raise NascError(f"layer budget {budget.max_layers} is too small")
-            key = Key(start, 0, 0, False, False, budget)
+            key = Key(start, 0, 0, False, None, budget)
             self.roots[budget] = self._resolve(key, ())
         return self.roots[budget]
 
@@ -166,11 +167,10 @@ class DecisionTable:
             done + self.lr.completion(stack, layers=True) > budget.max_layers
         ):
             return None
-        anchored = key.anchored and layers == 0
-        after_sep = terminal in self.vocab.separators
-        return Key(stack, done, used, anchored, after_sep, budget)
+        return Key(stack, done, used, terminal in self.vocab.separators, None, budget)
 
     def _valid_tokens(self, key: Key) -> dict[int, Key]:
+        """Valid tokens -> the key they lead to (an anchor key if they end a layer)."""
         found = self._valid.get(key)
         if found is None:
             found = self._valid[key] = self._compute_valid(key)
@@ -179,21 +179,35 @@ class DecisionTable:
     def _compute_valid(self, key: Key) -> dict[int, Key]:
         vocab, lr = self.vocab, self.lr
         anchor = vocab.anchor
+        can_list = anchor is not None and self._feed(key.stack, anchor.keyword) is not None
         out: dict[int, Key] = {}
         for terminal in lr.candidates(key.stack):
             if anchor is not None and terminal == anchor.keyword:
-                continue  # inputs are chosen at the anchor step
-            nxt = self._after(key, terminal, 0 if terminal == END else 1)
-            if nxt is None:
+                continue  # inputs are chosen at the anchor step, when the layer ends
+            fed = self._feed(key.stack, terminal)
+            if fed is None:
                 continue
-            for v in vocab.by_terminal.get(terminal, ()):
-                out[v] = nxt
+            if can_list and fed[1] > 0:  # ends a layer that could list inputs: anchor step
+                nxt: Key | None = replace(key, ending=terminal)
+                if not self._anchor_options(nxt):  # type: ignore[arg-type]
+                    nxt = None
+            else:
+                nxt = self._after(key, terminal, 0 if terminal == END else 1)
+            if nxt is not None:
+                for v in vocab.by_terminal.get(terminal, ()):
+                    out[v] = nxt
         return self._canonical(key, out)
 
+    def _post(self, key: Key) -> Key:
+        """Where a (possibly anchor) key lands once its layer-ending token is fed."""
+        if key.ending is None:
+            return key
+        return next(iter(self._anchor_options(key).values()))
+
     def _canonical(self, key: Key, out: dict[int, Key]) -> dict[int, Key]:
-        """One spelling per architecture: no leading, trailing or min-layer-breaking end."""
+        """One spelling per architecture: no leading/trailing separator, min layers kept."""
         end = self.vocab.end
-        if end in out and out[end].layers < key.budget.min_layers and len(out) > 1:
+        if end in out and self._post(out[end]).layers < key.budget.min_layers and len(out) > 1:
             del out[end]
         seps = [v for v in out if self.vocab.tokens[v].terminal in self.vocab.separators]
         others = len(out) - len(seps)
@@ -206,20 +220,18 @@ class DecisionTable:
 
     def _continues(self, key: Key) -> bool:
         """After a separator: can something other than the end follow?"""
-        return any(v != self.vocab.end for v in self._valid_tokens(key)) or self._anchor_here(key)
-
-    def _anchor_here(self, key: Key) -> bool:
-        anchor = self.vocab.anchor
-        return (
-            anchor is not None and not key.anchored
-            and self._feed(key.stack, anchor.keyword) is not None
-        )
+        return any(v != self.vocab.end for v in self._valid_tokens(self._post(key)))
 
     def _anchor_options(self, key: Key) -> dict[int, Key]:
-        """NONE, or how many inputs (1, 2, .., K or more) at an anchor point -> next key."""
+        """NONE, or how many inputs (1, 2, .., K or more), then the layer-ending token."""
+        found = self._anchors.get(key)
+        if found is not None:
+            return found
+        assert key.ending is not None
+        cost = 0 if key.ending == END else 1
         out: dict[int, Key] = {}
-        none = Key(key.stack, key.layers, key.used, True, key.after_sep, key.budget)
-        if self._valid_tokens(none):
+        none = self._after(key, key.ending, cost)
+        if none is not None:
             out[self.NONE] = none
         lists = [self._anchor_list(key, count) for count in range(1, MAX_CLASSES + 2)]
         if self.K is None:
@@ -229,8 +241,12 @@ class DecisionTable:
                                 f'`"from" LAYER_NUMBER ("," LAYER_NUMBER)*`')
             self.K = stable[0]
         for count in range(1, self.K + 1):
-            if lists[count - 1] is not None and key.layers >= count:
-                out[self.NONE + count] = lists[count - 1]  # type: ignore[assignment]
+            listed = lists[count - 1]
+            if listed is not None and key.layers >= count:
+                ended = self._after(listed, key.ending, cost)
+                if ended is not None:
+                    out[self.NONE + count] = ended
+        self._anchors[key] = out
         return out
 
     def anchor_class(self, count: int) -> int:
@@ -246,9 +262,7 @@ class DecisionTable:
             if nxt is None:
                 return None
             nxt = self._after(nxt, terminal, 0)
-        if nxt is None:
-            return None
-        return Key(nxt.stack, nxt.layers, nxt.used, True, False, nxt.budget)
+        return nxt
 
     def _intern(self, key: Key, kind: int, valid: dict[int, Key]) -> int:
         state = len(self.keys)
@@ -282,9 +296,8 @@ class DecisionTable:
         while True:
             if key in self.index:
                 return self.index[key], emitted
-            if self._anchor_here(key):
-                options = self._anchor_options(key)
-                return self._intern(key, ANCHOR, options), emitted
+            if key.ending is not None:
+                return self._intern(key, ANCHOR, self._anchor_options(key)), emitted
             valid = self._valid_tokens(key)
             if not valid:
                 raise NascError(f"{self.space.name}: no valid continuation within the budget "
@@ -292,9 +305,10 @@ class DecisionTable:
             if len(valid) > 1:
                 return self._intern(key, TOKEN, valid), emitted
             (token, nxt), = valid.items()
-            emitted += (token,)
-            if token == self.vocab.end:
-                return DONE_STATE, emitted
+            if nxt.ending is None:
+                emitted += (token,)
+                if token == self.vocab.end:
+                    return DONE_STATE, emitted
             key = nxt
 
     def _build_step(self, state: int, choice: int) -> Step:
@@ -305,11 +319,17 @@ class DecisionTable:
             options = self._anchor_options(key)
             if choice not in options:
                 raise ValueError(f"anchor choice {choice} is not valid in state {state}")
-            prefix: tuple[int, ...] = () if choice == self.NONE else (-1,)
+            assert key.ending is not None
+            ending = self.vocab.by_terminal[key.ending][0]
+            prefix = ((-1,) if choice != self.NONE else ()) + (ending,)
+            if key.ending == END:
+                return Step(DONE_STATE, prefix)
             return Step(*self._resolve(options[choice], prefix))
         valid = self._valid_tokens(key)
         if choice not in valid:
             raise ValueError(f"token {choice} is not valid in state {state}")
+        if valid[choice].ending is not None:
+            return Step(*self._resolve(valid[choice], ()))
         if choice == self.vocab.end:
             return Step(DONE_STATE, (choice,))
         return Step(*self._resolve(valid[choice], (choice,)))

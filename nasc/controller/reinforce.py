@@ -1,0 +1,167 @@
+"""The trainable controller: sampling under a depth curriculum, REINFORCE updates.
+
+    ctl = Controller("cnn", seed=0)
+    batch = ctl.sample(8)                      # SampleBatch: .samples[i].text
+    ctl.update(batch.samples, rewards)         # policy gradient with an EMA baseline
+    ctl.save("ctl.pt"); Controller.load("ctl.pt")
+
+The update is the paper's: grad = -(R - b) * grad log P(a), with b an
+exponential moving average of past rewards, Adam (lr 6e-4), an optional
+entropy bonus and gradient-norm clipping. Log-probabilities are recomputed
+from the samples' decision records, so samples may come from any earlier
+`sample()` call, from `nasc.controller.mutation.parse_sample`, or from a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from nasc.controller.decisions import Budget, DecisionTable
+from nasc.controller.policy import Policy, PolicyConfig, SampleBatch
+from nasc.controller.samples import Sample
+from nasc.errors import NascError
+from nasc.grammar import Space
+
+FORMAT = "nasc-controller-1"
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """Depth schedule: `start` layers, +`step` every `every` samples (up to `limit`)."""
+
+    start: int = 6
+    step: int = 2
+    every: int = 1600
+    limit: int | None = None
+    exact: bool = True  # children have exactly that many layers (the paper); else at most
+
+    def layers(self, samples_seen: int) -> int:
+        depth = self.start + self.step * (samples_seen // max(self.every, 1))
+        return min(depth, self.limit) if self.limit is not None else depth
+
+    def budget(self, samples_seen: int, max_tokens: int | None = None) -> Budget:
+        depth = self.layers(samples_seen)
+        return Budget(depth, max_tokens, depth if self.exact else 0)
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """REINFORCE settings (the paper's defaults where it gives them)."""
+
+    lr: float = 6e-4
+    baseline_decay: float = 0.95
+    entropy_weight: float = 0.0
+    grad_clip: float = 1.0
+    temperature: float = 1.0
+
+
+@dataclass
+class Controller:
+    """Policy + optimiser + baseline + budget schedule for one search space."""
+
+    space: Space | str
+    policy_config: PolicyConfig = field(default_factory=PolicyConfig)
+    config: TrainerConfig = field(default_factory=TrainerConfig)
+    budget: Budget | None = None  # fixed budget; None: the curriculum (layered spaces)
+    curriculum: Curriculum = field(default_factory=Curriculum)
+    max_tokens: int | None = 512
+    seed: int | None = None
+    device: str | torch.device = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        self.table = DecisionTable(self.space)
+        self.space = self.table.space
+        self.policy = Policy(self.table, self.policy_config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr)
+        self.baseline: float | None = None
+        self.samples_seen = 0
+        self.generator = torch.Generator(device=self.policy.device)
+        self.generator.manual_seed(
+            self.seed if self.seed is not None else int(torch.randint(0, 2**62, (1,))))
+
+    def __repr__(self) -> str:
+        return (f"Controller({self.table.space.name}, seen={self.samples_seen}, "
+                f"baseline={self.baseline})")
+
+    def current_budget(self) -> Budget:
+        """The fixed budget, or the curriculum's at the number of samples seen."""
+        if self.budget is not None:
+            return self.budget
+        if not self.table.lr.layer_origins:
+            return Budget(None, self.max_tokens)
+        return self.curriculum.budget(self.samples_seen, self.max_tokens)
+
+    def sample(self, n: int, temperature: float | None = None, grad: bool = False,
+               budget: Budget | None = None) -> SampleBatch:
+        """Draw n architectures (no gradients unless `grad`); counts toward the curriculum."""
+        temp = self.config.temperature if temperature is None else temperature
+        chosen = budget or self.current_budget()
+        with torch.set_grad_enabled(grad):
+            batch = self.policy.sample(n, chosen, temp, self.generator)
+        self.samples_seen += n
+        return batch
+
+    def update(self, samples: list[Sample], rewards: list[float] | torch.Tensor) -> dict:
+        """One REINFORCE step on (samples, rewards); returns loss and statistics."""
+        reward = torch.as_tensor(rewards, dtype=torch.float32, device=self.policy.device)
+        if reward.shape != (len(samples),):
+            raise ValueError(f"{len(samples)} samples but rewards of shape {tuple(reward.shape)}")
+        if self.baseline is None:
+            self.baseline = float(reward.mean())
+        batch = self.policy.replay(samples, self.config.temperature)
+        advantage = reward - self.baseline
+        loss = -(advantage * batch.log_prob).mean()
+        loss = loss - self.config.entropy_weight * batch.entropy.mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        decay = self.config.baseline_decay
+        self.baseline = decay * self.baseline + (1 - decay) * float(reward.mean())
+        return {"loss": float(loss.detach()), "baseline": self.baseline, "reward": float(reward.mean()),
+                "entropy": float(batch.entropy.mean()), "grad_norm": float(norm)}
+
+    def save(self, path: str | Path) -> None:
+        """Write the controller's state (weights, optimiser, baseline, schedule)."""
+        torch.save({
+            "format": FORMAT,
+            "space": self.table.space.name,
+            "vocab": self.table.vocab.names(),
+            "policy_config": asdict(self.policy_config),
+            "config": asdict(self.config),
+            "curriculum": asdict(self.curriculum),
+            "budget": None if self.budget is None else asdict(self.budget),
+            "max_tokens": self.max_tokens,
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "baseline": self.baseline,
+            "samples_seen": self.samples_seen,
+        }, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path, space: Space | str | None = None,
+             device: str | torch.device = "cpu") -> Controller:
+        """Read a controller saved by `save()` (safely: `weights_only=True`)."""
+        try:
+            state = torch.load(str(path), map_location=device, weights_only=True)
+        except (OSError, RuntimeError, EOFError, ValueError) as exc:
+            raise NascError(f"{path}: cannot read controller checkpoint: {exc}") from exc
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise NascError(f"{path}: not a nasc controller checkpoint")
+        budget = Budget(**state["budget"]) if state["budget"] else None
+        ctl = cls(space or state["space"], PolicyConfig(**state["policy_config"]),
+                  TrainerConfig(**state["config"]), budget, Curriculum(**state["curriculum"]),
+                  state["max_tokens"], device=device)
+        if ctl.table.vocab.names() != state["vocab"]:
+            raise NascError(f"{path}: checkpoint was trained on space {state['space']!r}, whose "
+                            f"vocabulary differs from {ctl.table.space.name!r}")
+        ctl.policy.load_state_dict(state["policy"])
+        ctl.optimizer.load_state_dict(state["optimizer"])
+        ctl.baseline = state["baseline"]
+        ctl.samples_seen = state["samples_seen"]
+        return ctl
