@@ -1,0 +1,193 @@
+"""`nasc check-space`: what a search-space grammar lets the controller do.
+
+`check_space(path)` reports, as findings:
+  error    a choice terminal with unboundedly many strings (cannot be sampled)
+  error    a rule that can never finish (every alternative recurses)
+  warning  a rule defined but unreachable from `start`
+  warning  a rule that can repeat without adding a layer (needs a token budget)
+and then samples strings (uniform per step) and checks each one: compiled
+through the compiler (cnn/rnn; shape-checked IR, no weights) or parsed by the
+grammar (validity-only spaces).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from nasc.controller.decisions import Budget, DecisionTable
+from nasc.controller.lr import END, LRTables
+from nasc.controller.samples import RandomSampler
+from nasc.controller.vocab import _words, load_grammar
+from nasc.errors import NascError
+from nasc.grammar import Space
+from nasc.grammar.terminals import local_name
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" | "warning" | "info"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message}"
+
+
+@dataclass
+class Report:
+    """What check_space found; `ok` when there is no error."""
+
+    space: str
+    findings: list[Finding] = field(default_factory=list)
+    sampled: int = 0
+    passed: int = 0
+    how: str = ""
+
+    def __repr__(self) -> str:
+        return f"Report({self.space}, {len(self.findings)} findings, {self.passed}/{self.sampled})"
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.level == "error" for f in self.findings)
+
+    def add(self, level: str, message: str) -> None:
+        self.findings.append(Finding(level, message))
+
+
+def check_space(spec: str | Space, n: int = 300, seed: int = 0, max_layers: int = 6,
+                max_tokens: int = 64) -> Report:
+    """Lint a grammar and push `n` sampled strings through the compiler."""
+    space = load_grammar(spec)
+    report = Report(space.name)
+    tables = LRTables(space.parser)
+    anchor_terms = _anchor_terminals(space, tables)
+    _unbounded(space, tables, anchor_terms, report)
+    _unfinishable(tables, report)
+    _unreachable(space, tables, report)
+    _zero_cost_cycles(tables, report)
+    if report.ok:
+        _sample_check(space, n, seed, max_layers, max_tokens, report)
+    return report
+
+
+def _anchor_terminals(space: Space, tables: LRTables) -> set[str]:
+    if space.kind != "cnn":
+        return set()
+    for rule in tables.rules:
+        if local_name(str(rule.origin.name)) == "inputs" and len(rule.expansion) >= 2:
+            return {rule.expansion[1].name}
+    return set()
+
+
+def _unbounded(space: Space, tables: LRTables, allowed: set[str], report: Report) -> None:
+    terminals = space.terminals
+    for name in tables.terminals:
+        if name == END or name in allowed:
+            continue
+        try:
+            _words(name, terminals, set())
+        except NascError as exc:
+            report.add("error", str(exc))
+
+
+def _unfinishable(tables: LRTables, report: Report) -> None:
+    for origin, cost in sorted(tables.min_tokens.items()):
+        if cost == math.inf and not str(origin).startswith("__"):
+            report.add("error", f"rule {local_name(str(origin))} can never finish: every "
+                                f"alternative needs another {local_name(str(origin))}")
+
+
+def _unreachable(space: Space, tables: LRTables, report: Report) -> None:
+    used = {local_name(str(r.origin.name)) for r in tables.rules}
+    grammar = getattr(space.parser, "grammar", None)
+    defined = [d[0] if isinstance(d, tuple) else d.name for d in getattr(grammar, "rule_defs", [])]
+    for name in defined:
+        local = local_name(str(name))
+        if local not in used and not local.startswith("_") and "__" not in str(name):
+            report.add("warning", f"rule {local} is never used: it cannot be reached from start")
+
+
+def _zero_cost_cycles(tables: LRTables, report: Report) -> None:
+    """Recursion that adds no `layer`: only a token budget bounds it."""
+    graph = nx.DiGraph()
+    skip = _descendants(tables, "inputs")
+    for rule in tables.rules:
+        origin = rule.origin.name
+        if origin in tables.layer_origins or origin in skip:
+            continue
+        names = [s.name for s in rule.expansion]
+        for k, sym in enumerate(rule.expansion):
+            if sym.is_term:
+                continue
+            others = names[:k] + names[k + 1:]
+            if sum(tables.min_layers.get(o, 0) for o in others) == 0:
+                graph.add_edge(origin, sym.name)
+    named: set[str] = set()
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1 or any(graph.has_edge(r, r) for r in component):
+            named |= {_written_in(str(r)) for r in component}
+    if named:
+        report.add("warning", f"rule {', '.join(sorted(named))} can repeat without adding a "
+                              "layer: sampling needs a token budget (--max-tokens)")
+
+
+def _written_in(rule: str) -> str:
+    """`__start_plus_0` -> `start`: the rule a Lark repetition helper comes from."""
+    found = re.match(r"^__(.+?)_(star|plus)_\d+$", rule)
+    return local_name(found[1] if found else rule)
+
+
+def _descendants(tables: LRTables, rule_name: str) -> set[str]:
+    graph = nx.DiGraph()
+    for rule in tables.rules:
+        for sym in rule.expansion:
+            if not sym.is_term:
+                graph.add_edge(rule.origin.name, sym.name)
+    roots = [n for n in graph if local_name(str(n)) == rule_name]
+    return {d for r in roots for d in nx.descendants(graph, r)} | set(roots)
+
+
+def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: int,
+                  report: Report) -> None:
+    table = DecisionTable(space)
+    layered = bool(table.lr.layer_origins)
+    budget = Budget(max_layers if layered else None, max_tokens)
+    check, report.how = _checker(space)
+    for sample in RandomSampler(table, budget, seed).sample(n):
+        report.sampled += 1
+        problem = check(sample.text)
+        if problem is None:
+            report.passed += 1
+        elif report.passed + 1 == report.sampled or len(report.findings) < 5:
+            report.add("error", f"sampled string fails: {sample.text!r}: {problem}")
+
+
+def _checker(space: Space):  # type: ignore[no-untyped-def]
+    """A function text -> problem (None when fine), and what it checks."""
+    if space.kind == "none":
+        def parses(text: str) -> str | None:
+            try:
+                space.parser.parse(text)
+            except Exception as exc:  # noqa: BLE001 - any parse failure is a finding
+                return str(exc).splitlines()[0]
+            return None
+        return parses, "parsed by the grammar"
+    try:
+        from nasc.api import compile_ir
+    except ImportError:  # the compiler is not installed: validate instead
+        compile_ir = None
+
+    def compiles(text: str) -> str | None:
+        try:
+            if compile_ir is not None:
+                compile_ir(text, space)
+            else:
+                from nasc.compiler.frontend import parse
+                parse(text, space)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure is a finding
+            return str(exc).splitlines()[0]
+        return None
+    return compiles, "compiled (IR, shapes checked)" if compile_ir else "validated"
