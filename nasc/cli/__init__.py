@@ -44,3 +44,4 @@ def main() -> None:
 
 # Commands register themselves on `cli` when their module is imported.
 from nasc.cli import validate  # noqa: E402,F401
+from nasc.cli import sample as _sample  # noqa: E402,F401
