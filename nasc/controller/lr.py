@@ -167,7 +167,7 @@ class LRTables:
     def _complete(self, stack: Stack, layers: bool) -> float:
         if len(stack) == 1:
             return self._yield((self.start_name,), layers)
-        prefix, below = stack[:-1], stack[-2]
+        prefix = stack[:-1]
         dist = {stack[-1]: 0.0}
         heap = [(0.0, stack[-1])]
         best = math.inf

@@ -29,7 +29,8 @@ def _events(table: DecisionTable, text: str) -> list[Event]:
     vocab = table.vocab
     anchor = vocab.anchor
     try:
-        tokens = [(t.type, t.value) for t in table.space.parser.parse_interactive(text).iter_parse()]
+        parser = table.space.parser.parse_interactive(text)
+        tokens = [(t.type, t.value) for t in parser.iter_parse()]
     except LarkError as exc:
         raise NascError(f"not in space {table.space.name}: {str(exc).splitlines()[0]}") from exc
     out: list[Event] = []

@@ -214,9 +214,9 @@ class Policy(nn.Module):
         p = torch.sigmoid(logits)
         ent = -(p * nn.functional.logsigmoid(logits)
                 + (1 - p) * nn.functional.logsigmoid(-logits)) * valid
-        bits = self._fix_forced(bits.detach().cpu().numpy() > 0.5, ok, logits)
+        picked = self._fix_forced(bits.detach().cpu().numpy() > 0.5, ok, logits)
         chosen = {int(r): tuple(int(j) + 1 for j in np.nonzero(b)[0])
-                  for r, b in zip(rows, bits, strict=True)}
+                  for r, b in zip(rows, picked, strict=True)}
         classes = np.array([table.anchor_class(len(chosen[int(r)])) for r in rows])
         return keys, lp.sum(1), ent.sum(1), classes, chosen
 

@@ -123,8 +123,9 @@ class Controller:
         self.optimizer.step()
         decay = self.config.baseline_decay
         self.baseline = decay * self.baseline + (1 - decay) * float(reward.mean())
-        return {"loss": float(loss.detach()), "baseline": self.baseline, "reward": float(reward.mean()),
-                "entropy": float(batch.entropy.mean()), "grad_norm": float(norm)}
+        return {"loss": float(loss.detach()), "baseline": self.baseline,
+                "reward": float(reward.mean()), "entropy": float(batch.entropy.mean()),
+                "grad_norm": float(norm)}
 
     def save(self, path: str | Path) -> None:
         """Write the controller's state (weights, optimiser, baseline, schedule)."""
