@@ -1,0 +1,268 @@
+"""Executors: where trials run. One interface, three places.
+
+    inline   this process, one trial at a time, deterministic (debugging)
+    local    K worker processes on this machine (spawn), each limited to
+             `threads` torch threads; a worker that dies or overruns its hard
+             time limit is replaced and its trial recorded as failed
+    ray      Ray tasks on an existing cluster (`address`), with per-trial CPU
+             and GPU requests
+
+    submit(spec)          start a trial (only while `free() > 0`)
+    poll(timeout) -> [(trial_id, result)]   finished trials, waiting up to timeout
+    close()               stop everything still running
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from nasc.errors import NascError
+from nasc.runtime.child import TrialSpec, run_trial
+
+Result = tuple[int, dict[str, Any]]
+
+
+def hard_limit(spec: TrialSpec) -> float | None:
+    """When an executor kills a trial that ignores its own (cooperative) time limit."""
+    limit = spec.config.time_limit
+    return None if limit is None else limit * 1.5 + 3.0
+
+
+def _failed(spec: TrialSpec, error: str, worker: str | None = None) -> dict[str, Any]:
+    return {"status": "failed", "reward": spec.config.failure_reward, "error": error,
+            "metrics": [], "worker": worker}
+
+
+class Executor:
+    """The common interface (see the module docstring)."""
+
+    name = "executor"
+    capacity = 1
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(capacity={self.capacity})"
+
+    def submit(self, spec: TrialSpec) -> None:
+        raise NotImplementedError
+
+    def poll(self, timeout: float) -> list[Result]:
+        raise NotImplementedError
+
+    def in_flight(self) -> int:
+        raise NotImplementedError
+
+    def free(self) -> int:
+        return self.capacity - self.in_flight()
+
+    def close(self) -> None:
+        """Stop everything still running."""
+
+
+class InlineExecutor(Executor):
+    """Runs each trial in this process when polled; `kill`/`hang` faults are refused."""
+
+    name = "inline"
+
+    def __init__(self) -> None:
+        self.queue: deque[TrialSpec] = deque()
+
+    def submit(self, spec: TrialSpec) -> None:
+        self.queue.append(spec)
+
+    def in_flight(self) -> int:
+        return len(self.queue)
+
+    def poll(self, timeout: float) -> list[Result]:
+        if not self.queue:
+            return []
+        spec = self.queue.popleft()
+        if spec.fault in ("kill", "hang"):
+            return [(spec.trial_id, _failed(spec, f"fault {spec.fault!r} needs a worker process"))]
+        return [(spec.trial_id, run_trial(spec))]
+
+
+# --- local process pool --------------------------------------------------------------
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)  # the search was killed: do not train on as an orphan
+        time.sleep(0.5)
+
+
+def worker_main(conn: Connection, threads: int, parent: int) -> None:
+    """A local worker: receive specs, send back (trial_id, result), until EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
+    import torch
+
+    torch.set_num_threads(threads)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send((spec.trial_id, run_trial(spec)))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, threads: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=worker_main, args=(child, threads, os.getpid()),
+                                   daemon=True)
+        self.process.start()
+        child.close()
+        self.spec: TrialSpec | None = None
+        self.started = 0.0
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class LocalExecutor(Executor):
+    """`workers` processes, each running one trial at a time with `threads` torch threads."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 2, threads: int = 1) -> None:
+        if workers < 1:
+            raise NascError(f"--workers must be at least 1, got {workers}")
+        self.capacity, self.threads = workers, threads
+        self.ctx = mp.get_context("spawn")
+        self.workers = [_Worker(self.ctx, threads) for _ in range(workers)]
+
+    def in_flight(self) -> int:
+        return sum(w.spec is not None for w in self.workers)
+
+    def submit(self, spec: TrialSpec) -> None:
+        worker = next(w for w in self.workers if w.spec is None)
+        worker.spec, worker.started = spec, time.monotonic()
+        worker.conn.send(spec)
+
+    def poll(self, timeout: float) -> list[Result]:
+        busy = [w for w in self.workers if w.spec is not None]
+        if not busy:
+            return []
+        handles = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        ready = set(wait(handles, timeout=self._wait_time(busy, timeout)))
+        out: list[Result] = []
+        for i, worker in enumerate(self.workers):
+            spec = worker.spec
+            if spec is None:
+                continue
+            if worker.conn in ready or (worker.process.sentinel in ready and worker.conn.poll()):
+                try:
+                    out.append(worker.conn.recv())
+                    worker.spec = None
+                    continue
+                except (EOFError, OSError):
+                    pass
+            limit = hard_limit(spec)
+            overrun = limit is not None and time.monotonic() - worker.started > limit
+            if worker.process.sentinel in ready or not worker.process.is_alive() or overrun:
+                worker.stop()
+                code = worker.process.exitcode
+                error = (f"over the time limit of {spec.config.time_limit:g} s (worker killed)"
+                         if overrun else f"worker process died (exit code {code})")
+                out.append((spec.trial_id, _failed(spec, error, f"pid:{worker.process.pid}")))
+                self.workers[i] = _Worker(self.ctx, self.threads)
+        return out
+
+    @staticmethod
+    def _wait_time(busy: list[_Worker], timeout: float) -> float:
+        now, wait_s = time.monotonic(), timeout
+        for w in busy:
+            assert w.spec is not None
+            limit = hard_limit(w.spec)
+            if limit is not None:
+                wait_s = min(wait_s, max(0.0, w.started + limit - now) + 0.01)
+        return wait_s
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+# --- ray ------------------------------------------------------------------------
+def _ray_trial(spec: TrialSpec, threads: int) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(threads)
+    return run_trial(spec)
+
+
+class RayExecutor(Executor):
+    """Trials as Ray tasks on the cluster at `address` ("auto" or HOST:PORT)."""
+
+    name = "ray"
+
+    def __init__(self, address: str, capacity: int = 2, cpus_per_trial: float = 1.0,
+                 gpus_per_trial: float = 0.0) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise NascError("--executor ray needs Ray: pip install 'nasc[search]'") from None
+        self.ray = ray
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise NascError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+        self.capacity = capacity
+        self.threads = max(1, int(cpus_per_trial))
+        self.remote = ray.remote(_ray_trial).options(num_cpus=cpus_per_trial,
+                                                     num_gpus=gpus_per_trial, max_retries=0)
+        self.refs: dict[Any, tuple[TrialSpec, float]] = {}
+
+    def in_flight(self) -> int:
+        return len(self.refs)
+
+    def submit(self, spec: TrialSpec) -> None:
+        self.refs[self.remote.remote(spec, self.threads)] = (spec, time.monotonic())
+
+    def poll(self, timeout: float) -> list[Result]:
+        if not self.refs:
+            return []
+        done, _ = self.ray.wait(list(self.refs), num_returns=1, timeout=timeout)
+        out: list[Result] = []
+        for ref in done:
+            spec, _ = self.refs.pop(ref)
+            try:
+                out.append((spec.trial_id, self.ray.get(ref)))
+            except Exception as exc:  # noqa: BLE001 - a crashed Ray worker is a failed trial
+                name = type(exc).__name__
+                out.append((spec.trial_id, _failed(spec, f"ray task failed ({name})")))
+        for ref, (spec, started) in list(self.refs.items()):
+            limit = hard_limit(spec)
+            if limit is not None and time.monotonic() - started > limit:
+                self.ray.cancel(ref, force=True)
+                self.refs.pop(ref)
+                error = f"over the time limit of {spec.config.time_limit:g} s (task cancelled)"
+                out.append((spec.trial_id, _failed(spec, error)))
+        return out
+
+    def close(self) -> None:
+        for ref in list(self.refs):
+            self.ray.cancel(ref, force=True)
+        self.refs.clear()
+        self.ray.shutdown()
+
+
+def make_executor(name: str, workers: int = 2, threads: int = 1, address: str | None = None,
+                  gpus_per_trial: float = 0.0) -> Executor:
+    """The executor called `name`."""
+    if name == "inline":
+        return InlineExecutor()
+    if name == "local":
+        return LocalExecutor(workers, threads)
+    if name == "ray":
+        return RayExecutor(address or "auto", workers, float(threads), gpus_per_trial)
+    raise NascError(f"unknown executor {name!r}: inline, local or ray")

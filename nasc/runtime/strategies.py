@@ -1,0 +1,252 @@
+"""Search strategies behind one interface.
+
+    reinforce   the paper: the controller samples `batch` (m) architectures per
+                step; when all m are scored, one REINFORCE update (EMA baseline);
+                the controller is checkpointed after every update
+    random      the paper's control: uniform over the valid choices at each step
+    evolution   regularized evolution (Real et al. 2019): a population of the
+                `population` most recently finished trials, tournaments of
+                `tournament`, the winner mutated by the grammar-aware mutation
+
+    restore(trials, checkpoint)     rebuild state from the store (fresh or resumed)
+    propose(free, remaining) -> [Proposal]   new architectures, at most `remaining`
+                                    (usually `free`, the idle workers; may be none)
+    observe(trial) -> bytes | None  a finished trial; a checkpoint to save, if any
+
+A strategy's state is a pure function of the store (its trials in id order
+and its last checkpoint), so a resumed search continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import struct
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nasc.controller.decisions import Budget, DecisionTable
+from nasc.controller.mutation import mutate, parse_sample
+from nasc.controller.reinforce import Controller
+from nasc.controller.samples import RandomSampler, Sample
+from nasc.errors import NascError
+from nasc.runtime.store import FINISHED, Trial
+
+
+@dataclass
+class Proposal:
+    """A new architecture to try: text, controller step, strategy details (JSON)."""
+
+    arch: str
+    step: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """Strategy settings; `max_layers` bounds sampled cnn depth (None for rnn spaces)."""
+
+    name: str = "reinforce"
+    batch: int = 4  # reinforce: m architectures per controller step
+    population: int = 16  # evolution
+    tournament: int = 4  # evolution
+    max_layers: int | None = 4
+    max_tokens: int = 512
+    seed: int = 0
+
+
+class Strategy:
+    """The common interface (see the module docstring)."""
+
+    name = "strategy"
+
+    def __init__(self, space: Any, config: StrategyConfig) -> None:
+        self.config = config
+        self.table = DecisionTable(space)
+        has_layers = bool(self.table.lr.layer_origins)
+        self.budget = Budget(config.max_layers if has_layers else None, config.max_tokens)
+        self.proposed = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.table.space.name}, proposed={self.proposed})"
+
+    def restore(self, trials: list[Trial], checkpoint: tuple[int, bytes] | None) -> None:
+        self.proposed = len(trials)
+
+    def propose(self, free: int, remaining: int) -> list[Proposal]:
+        raise NotImplementedError
+
+    def observe(self, trial: Trial) -> tuple[int, bytes] | None:
+        return None
+
+    def _rng(self, index: int) -> random.Random:
+        """The random stream of proposal `index`: the same on any resume."""
+        return random.Random(self.config.seed * 1_000_003 + index)
+
+    def _random_sample(self, index: int) -> Sample:
+        return RandomSampler(self.table, self.budget, seed=self._rng(index).getrandbits(62)
+                             ).sample(1)[0]
+
+
+class RandomStrategy(Strategy):
+    """Independent samples, uniform per decision."""
+
+    name = "random"
+
+    def propose(self, free: int, remaining: int) -> list[Proposal]:
+        n = min(free, remaining)
+        out = [Proposal(self._random_sample(self.proposed + i).text) for i in range(n)]
+        self.proposed += n
+        return out
+
+
+class EvolutionStrategy(Strategy):
+    """Regularized evolution; asynchronous (a child whenever a worker is free)."""
+
+    name = "evolution"
+
+    def __init__(self, space: Any, config: StrategyConfig) -> None:
+        super().__init__(space, config)
+        self.finished: list[Trial] = []  # in finishing order; the population is the tail
+
+    def restore(self, trials: list[Trial], checkpoint: tuple[int, bytes] | None) -> None:
+        super().restore(trials, checkpoint)
+        done = [t for t in trials if t.status in FINISHED]
+        self.finished = sorted(done, key=lambda t: (t.finished or 0.0, t.id))
+
+    def propose(self, free: int, remaining: int) -> list[Proposal]:
+        out = []
+        for _ in range(min(free, remaining)):
+            index = self.proposed
+            if index < self.config.population:
+                out.append(Proposal(self._random_sample(index).text, info={"origin": "random"}))
+            elif self.finished:
+                out.append(self._child(index))
+            else:
+                break
+            self.proposed += 1
+        return out
+
+    def _child(self, index: int) -> Proposal:
+        rng = self._rng(index)
+        population = self.finished[-self.config.population:]
+        contenders = rng.sample(population, min(self.config.tournament, len(population)))
+        parent = max(contenders, key=lambda t: (t.reward or 0.0, -t.id))
+        sample = parse_sample(self.table, parent.arch, self.budget)
+        child = mutate(self.table, sample, rng)
+        return Proposal(child.text, info={"origin": "mutation", "parent": parent.id})
+
+    def observe(self, trial: Trial) -> tuple[int, bytes] | None:
+        self.finished.append(trial)
+        return None
+
+
+class ReinforceStrategy(Strategy):
+    """The controller, m samples per step, one REINFORCE update per scored step."""
+
+    name = "reinforce"
+
+    def __init__(self, space: Any, config: StrategyConfig) -> None:
+        super().__init__(space, config)
+        self.controller = Controller(self.table.space, budget=self.budget, seed=config.seed)
+        self.table = self.controller.table  # decision states are per table: share one
+        self.step = 0  # updates done
+        self.batch: dict[int, Trial | None] = {}  # trial id -> finished trial (current step)
+        self.history: list[dict[str, Any]] = []
+
+    def restore(self, trials: list[Trial], checkpoint: tuple[int, bytes] | None) -> None:
+        super().restore(trials, checkpoint)
+        if checkpoint is not None:
+            self.step, self.history = _load_controller(self.controller, checkpoint[1])
+        current = [t for t in trials if t.step == self.step + 1]
+        self.batch = {t.id: (t if t.status in FINISHED else None) for t in current}
+        if current:  # drawn before the stop: draw again (same RNG) to keep the stream in step
+            with torch.no_grad():
+                redrawn = self.controller.sample(len(current)).samples
+            if [s.text for s in redrawn] != [t.arch for t in current]:
+                warnings.warn("resumed controller drew different architectures than the "
+                              "stored step; continuing with the stored ones", stacklevel=2)
+
+    def propose(self, free: int, remaining: int) -> list[Proposal]:
+        if self.batch:  # the current step is still being scored
+            return []
+        m = min(self.config.batch, remaining)
+        with torch.no_grad():
+            samples = self.controller.sample(m).samples
+        self.proposed += m
+        return [Proposal(s.text, self.step + 1, {"log_prob": s.log_prob}) for s in samples]
+
+    def expect(self, ids: list[int]) -> None:
+        """The store ids of the proposals just made (the current step's trials)."""
+        self.batch = {i: None for i in ids}
+
+    def observe(self, trial: Trial) -> tuple[int, bytes] | None:
+        if trial.id not in self.batch:
+            return None
+        self.batch[trial.id] = trial
+        if any(t is None for t in self.batch.values()):
+            return None
+        return self._update()
+
+    def ready(self) -> tuple[int, bytes] | None:
+        """An update due at restore time (the step was scored but not yet learned)."""
+        if self.batch and all(t is not None for t in self.batch.values()):
+            return self._update()
+        return None
+
+    def _update(self) -> tuple[int, bytes]:
+        trials = [t for t in self.batch.values() if t is not None]
+        samples = [parse_sample(self.table, t.arch, self.budget) for t in trials]
+        rewards = [float(t.reward or 0.0) for t in trials]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            stats = self.controller.update(samples, rewards)
+        self.step += 1
+        self.history.append({"step": self.step, **stats})
+        self.batch = {}
+        return self.step, _save_controller(self.controller, self.step, self.history)
+
+
+def _save_controller(controller: Controller, step: int, history: list[dict[str, Any]]) -> bytes:
+    """Checkpoint bytes: a JSON header, the controller file, the sampler's RNG state."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "controller.pt"
+        controller.save(path)
+        body = path.read_bytes()
+    rng = controller.generator.get_state().numpy().tobytes()
+    header = json.dumps({"step": step, "history": history}).encode()
+    return b"".join(struct.pack(">Q", len(part)) + part for part in (header, body, rng))
+
+
+def _load_controller(controller: Controller, blob: bytes) -> tuple[int, list[dict[str, Any]]]:
+    parts, stream = [], io.BytesIO(blob)
+    for _ in range(3):
+        (size,) = struct.unpack(">Q", stream.read(8))
+        parts.append(stream.read(size))
+    header, body, rng = parts
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "controller.pt"
+        path.write_bytes(body)
+        loaded = Controller.load(path, controller.table.space, device=controller.device)
+    controller.policy.load_state_dict(loaded.policy.state_dict())
+    controller.optimizer.load_state_dict(loaded.optimizer.state_dict())
+    controller.baseline, controller.samples_seen = loaded.baseline, loaded.samples_seen
+    controller.generator.set_state(torch.frombuffer(bytearray(rng), dtype=torch.uint8))
+    meta = json.loads(header)
+    return int(meta["step"]), list(meta["history"])
+
+
+STRATEGIES: dict[str, type[Strategy]] = {"reinforce": ReinforceStrategy, "random": RandomStrategy,
+                                         "evolution": EvolutionStrategy}
+
+
+def make_strategy(space: Any, config: StrategyConfig) -> Strategy:
+    if config.name not in STRATEGIES:
+        raise NascError(f"unknown strategy {config.name!r}: {', '.join(STRATEGIES)}")
+    return STRATEGIES[config.name](space, config)
