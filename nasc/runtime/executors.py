@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -213,7 +214,7 @@ class RayExecutor(Executor):
             raise NascError("--executor ray needs Ray: pip install 'nasc[search]'") from None
         self.ray = ray
         try:
-            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise NascError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
         self.capacity = capacity

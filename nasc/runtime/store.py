@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,7 @@ class Store:
                 "nasc_version": row[3]}
 
     # --- trials -------------------------------------------------------------
-    def add_trials(self, items: list[tuple[str, str | None, int, dict[str, Any]]]) -> list[int]:
+    def add_trials(self, items: Sequence[tuple[str, str | None, int, dict[str, Any]]]) -> list[int]:
         """Insert pending trials (arch, canon, step, proposal) in one transaction; their ids."""
         now, ids = time.time(), []
         with _tx(self.conn):

@@ -1,0 +1,217 @@
+"""`nasc search`, `nasc report`, `nasc export`: run a search, read its store."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nasc.cli import cli, user_errors
+from nasc.errors import NascError
+
+
+class ProgressLine:
+    """One status line on stderr: trials done, failures, best reward, ETA."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.start, self.best = total, time.monotonic(), float("-inf")
+        self.tty = sys.stderr.isatty()
+        self.seen = 0
+        self.first: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ProgressLine({self.seen}/{self.total})"
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        counts, trial = event["counts"], event["trial"]
+        finished = counts["done"] + counts["failed"]
+        if self.first is None:
+            self.first = finished - 1
+        if trial.status == "done":
+            self.best = max(self.best, float(trial.reward or 0.0))
+        self.seen += 1
+        rate = self.seen / max(time.monotonic() - self.start, 1e-9)
+        eta = max(self.total - finished, 0) / rate if rate > 0 else 0.0
+        best = f"{self.best:.4f}" if self.best > float("-inf") else "-"
+        width = 24
+        filled = int(width * min(finished / max(self.total, 1), 1.0))
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{self.total} trials, "
+                f"{counts['failed']} failed, best {best}, ETA {_duration(eta)}")
+        if self.tty:
+            click.echo("\r" + line.ljust(90), err=True, nl=False)
+        elif finished == self.total or self.seen % max(1, self.total // 10) == 0:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+@cli.command()
+@click.option("--space", default="cnn", show_default=True, help="Built-in space or a .lark file.")
+@click.option("--data", default="digits", show_default=True,
+              help="digits, cifar10:DIR, mnist:DIR, folder:DIR or ptb:DIR.")
+@click.option("--strategy", type=click.Choice(["reinforce", "random", "evolution"]),
+              default="reinforce", show_default=True)
+@click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Total trials in the store (a resumed search counts the finished ones).")
+@click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True,
+              help="reinforce: architectures per controller step (m).")
+@click.option("--population", type=click.IntRange(min=2), default=16, show_default=True,
+              help="evolution: population size.")
+@click.option("--tournament", type=click.IntRange(min=1), default=4, show_default=True,
+              help="evolution: tournament size.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Trials run at once (processes, or Ray tasks).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Torch threads (Ray: CPUs) per trial.")
+@click.option("--executor", type=click.Choice(["local", "inline", "ray"]), default="local",
+              show_default=True)
+@click.option("--address", default=None, help="Ray cluster: HOST:PORT or auto.")
+@click.option("--gpus-per-trial", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Child batch size [64 cnn, 20 rnn].")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Child learning rate [0.1 cnn, 20 rnn].")
+@click.option("--max-batches", type=click.IntRange(min=1), default=None,
+              help="Cap on batches per epoch.")
+@click.option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="rnn children: hidden and embedding size.")
+@click.option("--max-layers", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--max-params", type=click.IntRange(min=1), default=None,
+              help="Children over this many parameters fail without training.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds per trial; longer trials fail.")
+@click.option("--failure-reward", type=float, default=0.0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="Torch device for children.")
+@click.option("--store", "store_path", default="nasc-search.db", show_default=True,
+              type=click.Path(dir_okay=False))
+@click.option("--resume", is_flag=True, help="Continue the search in --store.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Best architectures printed at the end.")
+@user_errors
+def search(**opts: Any) -> None:
+    """Search the space: sample, train each child, learn from its reward.
+
+    Every trial is recorded in the SQLite --store as it happens. Ctrl-C stops
+    cleanly; the same command with --resume continues where it stopped.
+    """
+    from nasc.runtime.search import run_search
+
+    config = _config(opts)
+    progress = ProgressLine(config.trials)
+    try:
+        summary = run_search(config, opts["resume"], progress)
+    finally:
+        progress.close()
+    _print_summary(config, summary, opts["top"])
+    if summary.interrupted:
+        click.echo(f"nasc: interrupted; continue with the same command and --resume "
+                   f"(store {config.store})", err=True)
+        sys.exit(130)
+
+
+def _config(opts: dict[str, Any]) -> Any:
+    from nasc.runtime.child import TrainConfig
+    from nasc.runtime.search import SearchConfig
+    from nasc.runtime.strategies import StrategyConfig
+
+    if opts["executor"] == "ray" and opts["address"] is None:
+        raise NascError("--executor ray needs --address HOST:PORT (or auto)")
+    strategy = StrategyConfig(opts["strategy"], opts["batch"], opts["population"],
+                              opts["tournament"], opts["max_layers"], seed=opts["seed"])
+    train = TrainConfig(epochs=opts["epochs"], batch_size=opts["batch_size"], lr=opts["lr"],
+                        hidden_size=opts["hidden_size"], max_batches=opts["max_batches"],
+                        max_params=opts["max_params"], time_limit=opts["time_limit"],
+                        failure_reward=opts["failure_reward"], device=opts["device"])
+    return SearchConfig(opts["store_path"], opts["space"], opts["data"], opts["trials"], strategy,
+                        train, opts["executor"], opts["workers"], opts["threads"],
+                        opts["address"], opts["gpus_per_trial"])
+
+
+def _print_summary(config: Any, summary: Any, top: int) -> None:
+    counts = summary.counts
+    click.echo(f"{counts['done']} done, {counts['failed']} failed, "
+               f"{counts['pending'] + counts['running']} unfinished; this run trained "
+               f"{summary.trained}, reused {summary.reused} in {summary.seconds:.1f} s")
+    for rank, t in enumerate(summary.best[:top], 1):
+        click.echo(f"{rank:>3}. reward {t.reward:.4f}  trial {t.id:<5} {t.arch}")
+    if summary.best and not summary.interrupted:
+        click.echo(f"\nbest architecture (trial {summary.best[0].id}):")
+        click.echo(_compiled_summary(config, summary.best[0].arch))
+
+
+def _compiled_summary(config: Any, arch: str) -> str:
+    from nasc.api import summarize_arch
+    from nasc.runtime.data import ImageData, load_data
+
+    data = load_data(config.data)
+    if isinstance(data, ImageData):
+        info = summarize_arch(arch, config.space, input_shape=data.shape,
+                              num_classes=data.num_classes)
+    else:
+        info = summarize_arch(arch, config.space, hidden_size=config.train.hidden_size)
+    return str(info.table())
+
+
+@cli.command()
+@click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write reward per trial and best so far, one curve per store (PNG).")
+@click.option("--json", "as_json", is_flag=True, help="Every trial as JSON.")
+@user_errors
+def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bool) -> None:
+    """Leaderboard of one or more search stores (and the reward plot)."""
+    from nasc.runtime import report as rpt
+    from nasc.runtime.store import Store
+
+    opened = [Store.open(s) for s in stores]
+    try:
+        if as_json:
+            docs = [rpt.report_json(s) for s in opened]
+            click.echo(json.dumps(docs[0] if len(docs) == 1 else {"stores": docs}, indent=2))
+        else:
+            click.echo("\n\n".join(rpt.leaderboard(s, top) for s in opened))
+        if plot_path:
+            path = rpt.plot(opened, plot_path)
+            click.echo(f"wrote {path}", err=True)
+    finally:
+        for s in opened:
+            s.close()
+
+
+@cli.command()
+@click.argument("store_path", type=click.Path(dir_okay=False))
+@click.option("--rank", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write here (default: stdout).")
+@user_errors
+def export(store_path: str, rank: int, output: str | None) -> None:
+    """Write the rank-th best architecture of a search store as an .arch file."""
+    from nasc.runtime.report import export_arch
+    from nasc.runtime.store import Store
+
+    store = Store.open(store_path)
+    try:
+        text, _ = export_arch(store, rank)
+    finally:
+        store.close()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output}", err=True)

@@ -1,0 +1,119 @@
+"""Reading finished (or running) searches: leaderboard, JSON, the reward plot, export.
+
+    report_json(store)               {"experiment": {...}, "trials": [...]}
+    leaderboard(store, top)          a fixed-width table of the best trials
+    plot(stores, out_png)            reward per trial + best so far, one curve per store
+    export_arch(store, rank)         (architecture text, its trial) of the rank-th best
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nasc.errors import NascError
+from nasc.runtime.store import Store, Trial
+
+
+def ranked(store: Store) -> list[Trial]:
+    """Finished trials by reward, best first; a reused duplicate is left out."""
+    done = [t for t in store.trials("done") if t.reused_from is None]
+    return sorted(done, key=lambda t: (-(t.reward or 0.0), t.id))
+
+
+def report_json(store: Store) -> dict[str, Any]:
+    exp = store.experiment()
+    experiment = {"store": str(store.path), "config": exp["config"], "created": exp["created"],
+                  "nasc_version": exp["nasc_version"], "grammar": exp["grammar"],
+                  "counts": store.counts()}
+    trials = []
+    for t in store.trials():
+        row = t.to_json()
+        row["status"] = "pending" if t.status == "running" else t.status
+        trials.append(row)
+    return {"experiment": experiment, "trials": trials}
+
+
+def _score(t: Trial) -> str:
+    if not t.metrics:
+        return ""
+    last = t.metrics[-1]
+    if "valid_acc" in last:
+        return f"{max(m['valid_acc'] for m in t.metrics):.3f}"
+    return f"{last.get('valid_ppl', float('nan')):.1f}"
+
+
+def leaderboard(store: Store, top: int = 10) -> str:
+    """The header line (strategy, counts, best) and a table of the `top` trials."""
+    cfg = store.experiment()["config"]
+    counts = store.counts()
+    best = ranked(store)[:top]
+    metric = "ppl" if cfg.get("data", "").startswith("ptb") else "acc"
+    lines = [f"{store.path}: {cfg.get('strategy', {}).get('name', '?')} on {cfg.get('data')} "
+             f"({cfg.get('space')}), {counts['done']} done, {counts['failed']} failed, "
+             f"{counts['pending'] + counts['running']} unfinished"]
+    rows = [("rank", "trial", "reward", metric, "params", "MACs", "seconds", "architecture")]
+    for rank, t in enumerate(best, 1):
+        rows.append((str(rank), str(t.id), f"{t.reward:.4f}", _score(t), f"{t.params or 0:,}",
+                     f"{t.macs or 0:,}", f"{t.seconds or 0:.1f}", t.arch))
+    widths = [max(len(r[i]) for r in rows) for i in range(7)]
+    for r in rows:
+        lines.append("  ".join(r[i].rjust(widths[i]) for i in range(7)) + "  " + r[7])
+    if not best:
+        lines.append("(no finished trials yet)")
+    return "\n".join(lines)
+
+
+def curves(store: Store) -> tuple[list[int], list[float], list[float]]:
+    """Trial numbers (in finishing order), rewards, and the best reward so far."""
+    finished = [t for t in store.trials() if t.status in ("done", "failed")]
+    finished.sort(key=lambda t: (t.finished or 0.0, t.id))
+    rewards = [float(t.reward or 0.0) for t in finished]
+    best, running = [], float("-inf")
+    for r in rewards:
+        running = max(running, r)
+        best.append(running)
+    return list(range(1, len(rewards) + 1)), rewards, best
+
+
+def plot(stores: list[Store], out: str | Path, window: int = 20) -> Path:
+    """Reward per trial (dots), its moving average and best so far (lines), per store."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise NascError("--plot needs matplotlib: pip install 'nasc[search]'") from None
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, store in enumerate(stores):
+        cfg = store.experiment()["config"]
+        label = f"{cfg.get('strategy', {}).get('name', '?')} ({Path(store.path).name})"
+        xs, rewards, best = curves(store)
+        color = f"C{i}"
+        ax.scatter(xs, rewards, s=6, alpha=0.3, color=color)
+        avg = [sum(rewards[max(0, k - window + 1):k + 1]) / min(k + 1, window)
+               for k in range(len(rewards))]
+        ax.plot(xs, avg, color=color, label=f"{label}: mean of last {window}")
+        ax.plot(xs, best, color=color, linestyle="--", label=f"{label}: best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("reward")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(out)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def export_arch(store: Store, rank: int = 1) -> tuple[str, Trial]:
+    """The architecture text of the `rank`-th best finished trial (with a comment header)."""
+    best = ranked(store)
+    if rank < 1 or rank > len(best):
+        raise NascError(f"{store.path}: no rank {rank} ({len(best)} finished trials)")
+    trial = best[rank - 1]
+    cfg = store.experiment()["config"]
+    header = (f"# exported from {store.path}: trial {trial.id}, rank {rank}, "
+              f"reward {trial.reward:.6g}, space {cfg.get('space')}, data {cfg.get('data')}")
+    return header + "\n" + trial.arch.replace("; ", "\n") + "\n", trial
