@@ -28,7 +28,7 @@ from nasc.runtime.store import Store, Trial
 from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig, make_strategy
 
 # Options that define the search: a resumed search must be given the same ones.
-DEFINING = ("space", "data", "strategy", "seed", "train")
+DEFINING = ("space", "data", "strategy", "train")
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,27 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 def _check_resume(store: Store, config: SearchConfig, grammar: str) -> None:
-    stored = store.experiment()
-    mine = config.to_json()
+    stored, mine = store.experiment()["config"], config.to_json()
     for key in DEFINING:
-        old = stored["config"].get(key if key != "strategy" else "strategy")
-        if old != mine[key]:
-            raise NascError(f"store {store.path} was created with different --{key} settings; "
-                            f"resume with the same options")
-    if stored["grammar"] != grammar:
+        old, new = stored.get(key), mine[key]
+        if isinstance(old, dict) and isinstance(new, dict):
+            diff = sorted(k for k in new if old.get(k) != new[k])
+            if key == "strategy" and diff == ["name"]:
+                diff = ["strategy"]
+        else:
+            diff = [key] if old != new else []
+        if diff:
+            option = "--" + diff[0].replace("_", "-")
+            raise NascError(f"store {store.path} was created with a different {option} "
+                            f"({_value(old, diff[0], key)}); resume with the same options")
+    if store.experiment()["grammar"] != grammar:
         raise NascError(f"store {store.path} was created with a different grammar text")
+
+
+def _value(old: Any, field_name: str, key: str) -> str:
+    if isinstance(old, dict):
+        return f"{field_name}={old.get(field_name if field_name != 'strategy' else 'name')!r}"
+    return f"{key}={old!r}"
 
 
 def open_store(config: SearchConfig, grammar: str, resume: bool) -> Store:
@@ -203,6 +215,7 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         config = replace(config, train=replace(config.train, device="cuda"))
     store = open_store(config, space.text, resume)
     start, interrupted = time.perf_counter(), False
+    owned = executor is None  # a caller's executor stays open for its next search
     executor = executor or make_executor(config.executor, config.workers, config.threads,
                                          config.address, config.gpus_per_trial)
     search = Search(config, store, executor, progress)
@@ -215,7 +228,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        executor.close()
+        if owned or interrupted:
+            executor.close()
         if interrupted:
             store.reset_unfinished()
     summary = SearchSummary(store.counts(), best_trials(store), interrupted,
