@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from runtime_helpers import PTB
 
 from nasc.runtime.child import TrainConfig, TrialSpec, run_trial
-from runtime_helpers import PTB
 
 ARCH = "conv 3x3 24; conv 3x3 24 from 1; maxpool 3x3 stride 2 from 1,2"
 FIG5 = "rnn base 2; 0: add tanh; 1: mul relu; 2: mul sigmoid; inject 0: add relu; cell 1"
