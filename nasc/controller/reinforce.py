@@ -14,6 +14,7 @@ from the samples' decision records, so samples may come from any earlier
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -124,7 +125,7 @@ class Controller:
         decay = self.config.baseline_decay
         self.baseline = decay * self.baseline + (1 - decay) * float(reward.mean())
         return {"loss": float(loss.detach()), "baseline": self.baseline,
-                "reward": float(reward.mean()), "entropy": float(batch.entropy.mean()),
+                "reward": float(reward.mean()), "entropy": float(batch.entropy.detach().mean()),
                 "grad_norm": float(norm)}
 
     def save(self, path: str | Path) -> None:
@@ -150,8 +151,9 @@ class Controller:
         """Read a controller saved by `save()` (safely: `weights_only=True`)."""
         try:
             state = torch.load(str(path), map_location=device, weights_only=True)
-        except (OSError, RuntimeError, EOFError, ValueError) as exc:
-            raise NascError(f"{path}: cannot read controller checkpoint: {exc}") from exc
+        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise NascError(f"{path}: cannot read controller checkpoint: {reason}") from exc
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise NascError(f"{path}: not a nasc controller checkpoint")
         budget = Budget(**state["budget"]) if state["budget"] else None
