@@ -17,6 +17,7 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +88,7 @@ class Guard:
         if self.fault == "raise":
             raise RuntimeError("injected fault")
         if self.fault == "slow":
-            time.sleep(0.05)
+            time.sleep(0.5)
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise TrialFailure(f"over the time limit of {self.deadline - self.start:g} s")
         if loss is not None and not math.isfinite(float(loss)):
@@ -117,19 +118,25 @@ def counts(model: nn.Module) -> tuple[int, int | None]:
     return params, (int(info.macs) if info is not None else None)
 
 
-def run_trial(spec: TrialSpec) -> dict[str, Any]:
-    """Train and score one child; never raises (failures are results)."""
+def run_trial(spec: TrialSpec, on_start: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Train and score one child; never raises (failures are results).
+
+    `on_start()` is called when training begins (after data loading and compilation):
+    the time limit counts from there.
+    """
     start = time.perf_counter()
     result: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "metrics": []}
     try:
-        if spec.fault == "kill":
-            os.kill(os.getpid(), 9)
-        if spec.fault == "hang":
-            time.sleep(10**6)  # uninterruptible: only the executor's hard limit ends it
         torch.manual_seed(spec.seed * 1_000_003 + spec.trial_id)
         data = load_data(spec.data)
         model = build_child(spec.arch, spec.space, data, spec.config)
         result["params"], result["macs"] = counts(model)
+        if on_start is not None:
+            on_start()
+        if spec.fault == "kill":
+            os.kill(os.getpid(), 9)
+        if spec.fault == "hang":
+            time.sleep(10**6)  # uninterruptible: only the executor's hard limit ends it
         guard = Guard(spec.config.time_limit, spec.fault)
         train_start = time.perf_counter()
         reward = _train(model, data, spec, guard, result["metrics"])

@@ -32,8 +32,8 @@ Result = tuple[int, dict[str, Any]]
 
 def hard_limit(spec: TrialSpec) -> float | None:
     """When an executor kills a trial that ignores its own (cooperative) time limit."""
-    limit = spec.config.time_limit
-    return None if limit is None else limit * 1.5 + 3.0
+    limit = spec.config.time_limit  # both count from the start of training
+    return None if limit is None else limit * 1.5 + 2.0
 
 
 def _failed(spec: TrialSpec, error: str, worker: str | None = None) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def worker_main(conn: Connection, threads: int, parent: int) -> None:
-    """A local worker: receive specs, send back (trial_id, result), until EOF."""
+    """A local worker: receive specs, send back ("started"|"result", trial_id, result)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
     import torch
 
@@ -109,7 +109,10 @@ def worker_main(conn: Connection, threads: int, parent: int) -> None:
             spec = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send((spec.trial_id, run_trial(spec)))
+        def started(trial_id: int = spec.trial_id) -> None:
+            conn.send(("started", trial_id, None))  # the hard time limit counts from here
+
+        conn.send(("result", spec.trial_id, run_trial(spec, started)))
 
 
 class _Worker:
@@ -120,7 +123,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.spec: TrialSpec | None = None
-        self.started = 0.0
+        self.started: float | None = None  # when the worker began the trial
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -146,7 +149,7 @@ class LocalExecutor(Executor):
 
     def submit(self, spec: TrialSpec) -> None:
         worker = next(w for w in self.workers if w.spec is None)
-        worker.spec, worker.started = spec, time.monotonic()
+        worker.spec, worker.started = spec, None
         worker.conn.send(spec)
 
     def poll(self, timeout: float) -> list[Result]:
@@ -154,29 +157,41 @@ class LocalExecutor(Executor):
         if not busy:
             return []
         handles = [w.conn for w in busy] + [w.process.sentinel for w in busy]
-        ready = set(wait(handles, timeout=self._wait_time(busy, timeout)))
+        wait(handles, timeout=self._wait_time(busy, timeout))
         out: list[Result] = []
         for i, worker in enumerate(self.workers):
-            spec = worker.spec
-            if spec is None:
-                continue
-            if worker.conn in ready or (worker.process.sentinel in ready and worker.conn.poll()):
-                try:
-                    out.append(worker.conn.recv())
-                    worker.spec = None
-                    continue
-                except (EOFError, OSError):
-                    pass
-            limit = hard_limit(spec)
-            overrun = limit is not None and time.monotonic() - worker.started > limit
-            if worker.process.sentinel in ready or not worker.process.is_alive() or overrun:
-                worker.stop()
-                code = worker.process.exitcode
-                error = (f"over the time limit of {spec.config.time_limit:g} s (worker killed)"
-                         if overrun else f"worker process died (exit code {code})")
-                out.append((spec.trial_id, _failed(spec, error, f"pid:{worker.process.pid}")))
-                self.workers[i] = _Worker(self.ctx, self.threads)
+            if worker.spec is not None:
+                result = self._check(worker)
+                if result is not None:
+                    out.append(result)
+                    if not worker.process.is_alive():
+                        self.workers[i] = _Worker(self.ctx, self.threads)
         return out
+
+    def _check(self, worker: _Worker) -> Result | None:
+        """Read the worker's messages; a result, or a failure if it died or overran."""
+        spec = worker.spec
+        assert spec is not None
+        try:
+            while worker.conn.poll():
+                kind, _, result = worker.conn.recv()
+                if kind == "started":
+                    worker.started = time.monotonic()
+                else:
+                    worker.spec = None
+                    return spec.trial_id, result
+        except (EOFError, OSError):
+            pass
+        limit = hard_limit(spec)
+        overrun = (limit is not None and worker.started is not None
+                   and time.monotonic() - worker.started > limit)
+        if worker.process.is_alive() and not overrun:
+            return None
+        worker.stop()
+        worker.spec = None
+        error = (f"over the time limit of {spec.config.time_limit:g} s (worker killed)"
+                 if overrun else f"worker process died (exit code {worker.process.exitcode})")
+        return spec.trial_id, _failed(spec, error, f"pid:{worker.process.pid}")
 
     @staticmethod
     def _wait_time(busy: list[_Worker], timeout: float) -> float:
@@ -184,7 +199,7 @@ class LocalExecutor(Executor):
         for w in busy:
             assert w.spec is not None
             limit = hard_limit(w.spec)
-            if limit is not None:
+            if limit is not None and w.started is not None:
                 wait_s = min(wait_s, max(0.0, w.started + limit - now) + 0.01)
         return wait_s
 
@@ -242,8 +257,8 @@ class RayExecutor(Executor):
                 name = type(exc).__name__
                 out.append((spec.trial_id, _failed(spec, f"ray task failed ({name})")))
         for ref, (spec, started) in list(self.refs.items()):
-            limit = hard_limit(spec)
-            if limit is not None and time.monotonic() - started > limit:
+            limit = hard_limit(spec)  # counted from submission: queueing and setup get 60 s
+            if limit is not None and time.monotonic() - started > limit + 60.0:
                 self.ray.cancel(ref, force=True)
                 self.refs.pop(ref)
                 error = f"over the time limit of {spec.config.time_limit:g} s (task cancelled)"
