@@ -7,3 +7,19 @@ architectures, `nasc.controller` samples them, `nasc.runtime` searches.
 """
 
 __version__ = "0.1.0"
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nasc.api import compile
+
+__all__ = ["__version__", "compile"]
+
+
+def __getattr__(name: str) -> Any:
+    """`nasc.compile` imports torch on first use, so `import nasc` (and the CLI) stays fast."""
+    if name == "compile":
+        from nasc.api import compile
+
+        return compile
+    raise AttributeError(f"module 'nasc' has no attribute {name!r}")

@@ -1,0 +1,165 @@
+"""The Python API of the compiler.
+
+    nasc.compile(src, ...)        -> torch.nn.Module with `.nasc` (a CompiledInfo)
+        cnn: a torch.fx.GraphModule, (B, C, H, W) -> (B, K) logits
+        rnn: a NascRNN, the nn.LSTM calling convention; one compiled cell per layer
+             in `.cells`, each `(x_t, (h, c)) -> (h_t, (h_t, c_t))`
+    compile_cell(src, ...)        -> the cell GraphModule alone (rnn)
+    compile_lm(src, vocab, ...)   -> NascLM, the word-level language model (rnn)
+    compile_ir(src, ...)          -> the annotated IR Graph; allocates no weights
+    summarize_arch(src, ...)      -> CompiledInfo without weights (table, JSON, counts)
+
+`src` is architecture text, a path to a file holding it, or an AST (`CnnArch`,
+`RnnCell`). Invalid text raises `ArchError` (located diagnostics); a network
+over `max_params` raises `NascError` before any weight exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from nasc.compiler.ast import CnnArch, RnnCell
+from nasc.compiler.codegen import generate
+from nasc.compiler.frontend import parse, read_source, resolve_space
+from nasc.compiler.ir import Graph
+from nasc.compiler.pipeline import Options, build_ir
+from nasc.compiler.report import CompiledInfo, summarize
+from nasc.compiler.rnn_modules import NascLM, NascRNN
+from nasc.errors import NascError
+from nasc.grammar import Space
+
+Source = str | Path | CnnArch | RnnCell
+Device = torch.device | str | None
+
+
+def load_arch(source: Source, space: str | Path | Space | None = None
+              ) -> tuple[CnnArch | RnnCell, str]:
+    """The AST of `source` and the name of its space."""
+    if isinstance(source, CnnArch | RnnCell):
+        if space is None:
+            return source, source.space
+        loaded = resolve_space(space, "")
+        if loaded.kind != source.space:
+            raise NascError(f"a {source.space} architecture cannot be read in space "
+                            f"{loaded.name!r} ({loaded.kind})")
+        return source, loaded.name
+    text, name = _read(source)
+    parsed = parse(text, space, filename=name)
+    return parsed.arch, parsed.space.name
+
+
+def _read(source: str | Path) -> tuple[str, str]:
+    if isinstance(source, Path):
+        return read_source(str(source))
+    looks_like_path = "\n" not in source and ";" not in source and len(source) < 4096
+    if looks_like_path and os.path.isfile(source):
+        return read_source(source)
+    return source, "<string>"
+
+
+def compile_ir(source: Source, space: str | Path | Space | None = None, *,
+               stop_after: str | None = None, **options: Any) -> Graph:
+    """The IR after the passes (or after pass `stop_after`); no weights are allocated."""
+    arch, _ = load_arch(source, space)
+    return build_ir(arch, Options(**_shape_options(options)), stop_after=stop_after)
+
+
+def summarize_arch(source: Source, space: str | Path | Space | None = None,
+                   **options: Any) -> CompiledInfo:
+    """Counts, shapes and the per-layer table of `source`, without weights."""
+    arch, name = load_arch(source, space)
+    return summarize(arch, build_ir(arch, Options(**_shape_options(options))), name)
+
+
+def _shape_options(options: dict[str, Any]) -> dict[str, Any]:
+    if "input_shape" in options:
+        options = {**options, "input_shape": tuple(options["input_shape"])}
+    return options
+
+
+def compile(source: Source, space: str | Path | Space | None = None, *,
+            input_shape: tuple[int, int, int] = (3, 32, 32), num_classes: int = 10,
+            input_size: int | None = None, hidden_size: int | None = None,
+            num_layers: int = 1, dropout: float = 0.0, max_params: int | None = None,
+            device: Device = None) -> nn.Module:
+    """Compile an architecture to a PyTorch module (see the module docstring)."""
+    arch, name = load_arch(source, space)
+    options = Options(tuple(input_shape), num_classes, input_size, hidden_size,  # type: ignore[arg-type]
+                      max_params)
+    if isinstance(arch, CnnArch):
+        graph = build_ir(arch, options)
+        module = generate(graph, device)
+        info = summarize(arch, graph, name)
+        info.code = module.code
+        _attach(module, info)
+        return module
+    return _compile_rnn(arch, name, options, num_layers, dropout, device)
+
+
+def _compile_rnn(cell: RnnCell, name: str, options: Options, num_layers: int, dropout: float,
+                 device: Device) -> NascRNN:
+    if num_layers < 1:
+        raise NascError(f"number of layers must be at least 1, got {num_layers}")
+    first = build_ir(cell, options)
+    graphs = [first]
+    if num_layers > 1:
+        deeper = Options(input_size=options.hidden, hidden_size=options.hidden)
+        graphs += [build_ir(cell, deeper)] * (num_layers - 1)
+    total = sum(g.meta["params"] for g in graphs)
+    if options.max_params is not None and total > options.max_params:
+        raise NascError(f"network has {total:,} parameters, over the limit of "
+                        f"{options.max_params:,} (--max-params)")
+    cells = [generate(g, device) for g in graphs]
+    module = NascRNN(cells, options.hidden, dropout)
+    info = summarize(cell, first, name)
+    info.code = cells[0].code
+    info.extra.update(num_layers=num_layers, total_params=total)
+    _attach(module, info)
+    return module
+
+
+def _attach(module: nn.Module, info: CompiledInfo) -> None:
+    """`module.nasc = info`, a plain attribute (not a submodule, not in the state dict)."""
+    object.__setattr__(module, "nasc", info)
+
+
+def compile_cell(source: Source, space: str | Path | Space | None = None, *,
+                 input_size: int | None = None, hidden_size: int | None = None,
+                 max_params: int | None = None, device: Device = None) -> fx.GraphModule:
+    """One recurrent cell: `(x_t, (h, c)) -> (h_t, (h_t, c_t))`, with `.nasc`."""
+    arch, name = load_arch(source, space)
+    if not isinstance(arch, RnnCell):
+        raise NascError("compile_cell needs an rnn architecture")
+    graph = build_ir(arch, Options(input_size=input_size, hidden_size=hidden_size,
+                                   max_params=max_params))
+    module = generate(graph, device)
+    info = summarize(arch, graph, name)
+    info.code = module.code
+    _attach(module, info)
+    return module
+
+
+def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None = None, *,
+               embedding_size: int | None = None, hidden_size: int | None = None,
+               num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False,
+               device: Device = None) -> NascLM:
+    """The word-level language model (embedding, cells, dropout, decoder) of Zoph & Le."""
+    arch, name = load_arch(source, space)
+    if not isinstance(arch, RnnCell):
+        raise NascError("a language model needs an rnn architecture")
+    hidden = hidden_size or Options().hidden
+    embed = embedding_size or hidden
+    rnn = _compile_rnn(arch, name, Options(input_size=embed, hidden_size=hidden),
+                       num_layers, dropout, device)
+    model = NascLM(rnn, vocab_size, embed, dropout, tie_weights, device)
+    _attach(model, rnn.nasc)  # type: ignore[arg-type]
+    return model
+
+
+__all__ = ["compile", "compile_cell", "compile_ir", "compile_lm", "load_arch",
+           "summarize_arch"]

@@ -1,0 +1,165 @@
+"""`nasc compile` and `nasc diff`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nasc.cli import cli, user_errors
+from nasc.compiler.diagnostics import ArchError
+from nasc.errors import NascError
+
+EMITS = ("ir", "python", "exported", "onnx")
+BINARY = ("exported", "onnx")
+
+
+def _parse_input(text: str | None) -> tuple[int, int, int]:
+    if text is None:
+        return (3, 32, 32)
+    match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
+    if not match:
+        raise NascError(f"--input must look like CxHxW (e.g. 3x32x32), got {text!r}")
+    shape = tuple(int(g) for g in match.groups())
+    if min(shape) < 1:
+        raise NascError(f"--input sizes must be at least 1, got {text!r}")
+    return shape  # type: ignore[return-value]
+
+
+def _summarize(path: str, space: str | None, options: dict[str, Any]) -> Any:
+    """The report of one file (no weights); located errors printed as by `nasc validate`."""
+    from nasc.compiler.frontend import parse, read_source
+    from nasc.compiler.pipeline import Options, build_ir
+    from nasc.compiler.report import summarize
+
+    text, name = read_source(path)
+    try:
+        parsed = parse(text, space, filename=name)
+    except ArchError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    graph = build_ir(parsed.arch, Options(**options))
+    return summarize(parsed.arch, graph, parsed.space.name)
+
+
+def _shape_options(input_: str | None, classes: int, input_size: int | None,
+                   hidden_size: int | None, max_params: int | None = None) -> dict[str, Any]:
+    return {"input_shape": _parse_input(input_), "num_classes": classes,
+            "input_size": input_size, "hidden_size": hidden_size, "max_params": max_params}
+
+
+def _shape_flags(func: Any) -> Any:
+    func = click.option("--hidden-size", type=click.IntRange(min=1), metavar="N",
+                        help="rnn: hidden (and cell) size N (default 64).")(func)
+    func = click.option("--input-size", type=click.IntRange(min=1), metavar="I",
+                        help="rnn: input size I (default: the hidden size).")(func)
+    func = click.option("--classes", type=click.IntRange(min=1), default=10, show_default=True,
+                        help="cnn: number of classes K.")(func)
+    func = click.option("--input", "input_", metavar="CxHxW",
+                        help="cnn: input image shape (default 3x32x32).")(func)
+    return click.option("--space", metavar="NAME|PATH.lark",
+                        help="Search space to read in (default: recognised from the text).")(func)
+
+
+@cli.command("compile")
+@click.argument("file")
+@_shape_flags
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--emit", type=click.Choice(EMITS),
+              help="Emit the IR, the generated Python, a torch.export program or ONNX.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where --emit writes (required for exported and onnx).")
+@click.option("--graph", "graph_out", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="OUT.dot|.png|.svg", help="Draw the IR (png/svg need Graphviz).")
+@click.option("--max-params", type=click.IntRange(min=0), metavar="N",
+              help="Refuse a network with more than N parameters (before allocating weights).")
+@user_errors
+def compile_command(file: str, space: str | None, input_: str | None, classes: int,
+                    input_size: int | None, hidden_size: int | None, as_json: bool,
+                    emit: str | None, output: Path | None, graph_out: Path | None,
+                    max_params: int | None) -> None:
+    """Compile architecture FILE ('-' for stdin) and report its layers.
+
+    Prints a table (layer, op, inputs, output shape, params, MACs) and the
+    totals, or JSON with --json. Invalid text gets the located errors of
+    `nasc validate`; every failure is one line on stderr and exit status 1.
+    """
+    if emit in BINARY and output is None:
+        raise NascError(f"--emit {emit} writes a binary file: give -o OUT")
+    if emit is not None and output is None and as_json:
+        raise NascError(f"--emit {emit} and --json both print to stdout: give -o OUT")
+    options = _shape_options(input_, classes, input_size, hidden_size, max_params)
+    info = _summarize(file, space, options)
+    if graph_out is not None:
+        from nasc.compiler.export import write_graph
+
+        write_graph(info.ir, graph_out)
+    if emit is not None:
+        text = _emit(info, emit, output)
+        if output is None:
+            click.echo(text, nl=not text.endswith("\n"))
+            return
+        click.echo(f"wrote {output}", err=True)
+    if as_json:
+        click.echo(json.dumps(info.to_json(), indent=2))
+    else:
+        click.echo(info.table())
+
+
+def _emit(info: Any, emit: str, output: Path | None) -> str:
+    """Produce the --emit artefact: text returned (and written to -o), binaries written."""
+    if emit == "ir":
+        text = str(info.ir) + "\n"
+    else:
+        from nasc.compiler import export
+        from nasc.compiler.codegen import generate
+
+        module = generate(info.ir)
+        if emit == "python":
+            text = module.code.strip("\n") + "\n"
+        else:
+            assert output is not None
+            save = export.save_exported if emit == "exported" else export.save_onnx
+            save(module, info.ir, output)
+            return ""
+    if output is not None:
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise NascError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    return text
+
+
+@cli.command()
+@click.argument("file_a", metavar="A")
+@click.argument("file_b", metavar="B")
+@_shape_flags
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@user_errors
+def diff(file_a: str, file_b: str, space: str | None, input_: str | None, classes: int,
+         input_size: int | None, hidden_size: int | None, as_json: bool) -> None:
+    """Show what differs between architectures A and B of one space.
+
+    Per layer (cnn) or tree node (rnn): op, connections, output shape and
+    parameters; then the head's inputs (or inject and cell) and the totals.
+    Prints `identical` when nothing differs. Exit status 0 either way.
+    """
+    from nasc.compiler.diff import diff as compare
+
+    options = _shape_options(input_, classes, input_size, hidden_size)
+    info_a = _summarize(file_a, space, options)
+    info_b = _summarize(file_b, space, options)
+    if info_a.ir.kind != info_b.ir.kind:
+        raise NascError(f"{file_a} is {info_a.ir.kind} and {file_b} is {info_b.ir.kind}: "
+                        f"diff compares architectures of one kind")
+    changes = compare(info_a, info_b)
+    if as_json:
+        click.echo(json.dumps({"a": file_a, "b": file_b, "space": [info_a.space, info_b.space],
+                               "identical": not changes,
+                               "changes": [c.to_json() for c in changes]}, indent=2))
+        return
+    click.echo("\n".join(str(c) for c in changes) if changes else "identical")

@@ -1,0 +1,258 @@
+"""The graph IR: a `networkx.DiGraph` of operations from one closed set.
+
+Nodes are integers; each carries
+
+    op      one of `OPS` (the closed set below)
+    args    the operand node ids, in order (edges mirror them)
+    name    a unique Python identifier, used by code generation (`layer3_conv`)
+    layer   the architecture layer (cnn, from 1) or tree node (rnn, from 0) it
+            belongs to; None for the input, the head and the projections
+    attrs   the operation's attributes (`kernel`, `filters`, `stride`, ...)
+    meta    what the passes computed: `shape` (per sample, batch dimension
+            left out), `params`, `macs`
+
+`Graph.add` is the one factory: it checks the op, names the node and wires the
+edges. `verify(graph)` checks the invariants every pass must keep; the pipeline
+runs it between passes. `str(graph)` is the readable text form:
+
+    %3 = conv(%2) kernel=(3,5) filters=48 stride=1 padding=(1,2) : [48,32,32]  # layer2_conv
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """How many operands an op takes (None: two or more) and the attrs it needs."""
+
+    arity: int | None
+    attrs: tuple[str, ...] = ()
+
+
+_POOL = ("kernel", "stride", "padding")
+OPS: dict[str, OpSpec] = {
+    # shared
+    "input": OpSpec(0, ("shape",)),
+    "output": OpSpec(1),
+    "relu": OpSpec(1),
+    # cnn
+    "conv": OpSpec(1, ("kernel", "filters", "stride", "padding")),
+    "batchnorm": OpSpec(1),
+    "maxpool": OpSpec(1, _POOL),
+    "avgpool": OpSpec(1, _POOL),
+    "pad": OpSpec(1, ("pad",)),  # (left, right, top, bottom), as F.pad takes it
+    "concat": OpSpec(None),  # along channels
+    "global_avgpool": OpSpec(1),
+    "linear": OpSpec(1, ("features", "bias")),
+    # rnn
+    "state_in": OpSpec(0, ("state", "shape")),  # state: "h" | "c"
+    "state_out": OpSpec(1, ("state",)),
+    "matmul": OpSpec(1, ("weight", "features")),  # x @ W, no bias
+    "slice": OpSpec(1, ("index", "size")),  # columns index*size:(index+1)*size
+    "add": OpSpec(2),
+    "mul": OpSpec(2),
+    "identity": OpSpec(1),
+    "tanh": OpSpec(1),
+    "sigmoid": OpSpec(1),
+}
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class IRError(Exception):
+    """A broken IR invariant: a compiler bug, never the user's fault."""
+
+
+class Graph:
+    """The IR of one architecture: `kind` ("cnn" | "rnn"), a DiGraph and graph-level meta."""
+
+    def __init__(self, kind: str, meta: dict[str, Any] | None = None) -> None:
+        self.kind = kind
+        self.nx: nx.DiGraph = nx.DiGraph()
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._names: set[str] = set()
+        self._next = 0
+
+    def __repr__(self) -> str:
+        return f"Graph({self.kind}, {self.nx.number_of_nodes()} nodes)"
+
+    def __len__(self) -> int:
+        return int(self.nx.number_of_nodes())
+
+    def add(self, op: str, *args: int, name: str | None = None, layer: int | None = None,
+            before: int | None = None, **attrs: Any) -> int:
+        """Create node `op(args...)` with `attrs`; returns its id (the next integer).
+
+        `before`: print and generate this node just ahead of node `before` (for
+        passes that insert nodes); `renumbered()` then gives it an id in order.
+        """
+        if op not in OPS:
+            raise IRError(f"unknown op {op!r}")
+        for arg in args:
+            if arg not in self.nx:
+                raise IRError(f"{op}: operand %{arg} does not exist")
+        node, self._next = self._next, self._next + 1
+        self.nx.add_node(node, op=op, args=tuple(args), name=self._unique(name or op),
+                         layer=layer, attrs=dict(attrs), meta={})
+        if before is not None:
+            self.nx.nodes[node]["before"] = before
+        for arg in args:
+            self.nx.add_edge(arg, node)
+        return node
+
+    def _unique(self, name: str) -> str:
+        if not _IDENT.fullmatch(name):
+            raise IRError(f"node name {name!r} is not an identifier")
+        unique, n = name, 1
+        while unique in self._names:
+            unique, n = f"{name}_{n}", n + 1
+        self._names.add(unique)
+        return unique
+
+    # --- reading --------------------------------------------------------------
+    def node(self, n: int) -> dict[str, Any]:
+        return self.nx.nodes[n]  # type: ignore[no-any-return]
+
+    def op(self, n: int) -> str:
+        return str(self.nx.nodes[n]["op"])
+
+    def args(self, n: int) -> tuple[int, ...]:
+        return self.nx.nodes[n]["args"]  # type: ignore[no-any-return]
+
+    def attrs(self, n: int) -> dict[str, Any]:
+        return self.nx.nodes[n]["attrs"]  # type: ignore[no-any-return]
+
+    def meta_of(self, n: int) -> dict[str, Any]:
+        return self.nx.nodes[n]["meta"]  # type: ignore[no-any-return]
+
+    def shape(self, n: int) -> tuple[int, ...]:
+        shape = self.nx.nodes[n]["meta"].get("shape")
+        if shape is None:
+            raise IRError(f"%{n} has no shape: run the shapes pass first")
+        return shape  # type: ignore[no-any-return]
+
+    def users(self, n: int) -> list[int]:
+        return sorted(self.nx.successors(n))
+
+    def order(self) -> Iterator[int]:
+        """Nodes in a topological order, ties broken by id (the order they were made).
+
+        A node made with `before=m` (an inserted node) sorts just ahead of node m.
+        """
+        nodes = self.nx.nodes
+
+        def key(n: int) -> tuple[int, int]:
+            before = nodes[n].get("before")
+            return (n, 0) if before is None else (before, n - self._next)
+
+        yield from nx.lexicographical_topological_sort(self.nx, key=key)
+
+    def find(self, op: str) -> list[int]:
+        return [n for n in self.order() if self.op(n) == op]
+
+    # --- rebuilding -----------------------------------------------------------
+    def copy(self) -> Graph:
+        """A deep-enough copy: node dicts, attrs and meta are fresh, values shared."""
+        new = Graph(self.kind, self.meta)
+        for n, data in self.nx.nodes(data=True):
+            new.nx.add_node(n, **{**data, "attrs": dict(data["attrs"]),
+                                  "meta": dict(data["meta"])})
+        new.nx.add_edges_from(self.nx.edges)
+        new._names, new._next = set(self._names), self._next
+        return new
+
+    def renumbered(self) -> Graph:
+        """The same graph with ids 0..n-1 in topological order (after nodes were inserted)."""
+        new = Graph(self.kind, self.meta)
+        ids: dict[int, int] = {}
+        for n in self.order():
+            data = self.node(n)
+            ids[n] = new.add(data["op"], *(ids[a] for a in data["args"]), name=data["name"],
+                             layer=data["layer"], **data["attrs"])
+            new.meta_of(ids[n]).update(data["meta"])
+        return new
+
+    def canonical(self) -> nx.DiGraph:
+        """A DiGraph with only a `label` per node (op and attrs, no names): for graph hashing."""
+        out = nx.DiGraph()
+        for n in self.order():
+            attrs = " ".join(f"{k}={_fmt(v)}" for k, v in sorted(self.attrs(n).items())
+                             if k != "weight")
+            out.add_node(n, label=f"{self.op(n)} {attrs}".strip())
+        for n in self.order():
+            for port, arg in enumerate(self.args(n)):
+                out.add_edge(arg, n, port=port)
+        return out
+
+    # --- text -----------------------------------------------------------------
+    def __str__(self) -> str:
+        head = f"# nasc ir ({self.kind})"
+        return "\n".join([head] + [self.format_node(n) for n in self.order()])
+
+    def format_node(self, n: int) -> str:
+        data = self.node(n)
+        operands = ", ".join(f"%{a}" for a in data["args"])
+        text = f"%{n} = {data['op']}({operands})"
+        for key, value in data["attrs"].items():
+            text += f" {key}={_fmt(value)}"
+        meta = data["meta"]
+        if "shape" in meta:
+            text += " : [" + ",".join(str(d) for d in meta["shape"]) + "]"
+        note = [data["name"]]
+        note += [f"{k}={meta[k]}" for k in ("params", "macs") if meta.get(k)]
+        return f"{text}  # {' '.join(note)}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "(" + ",".join(_fmt(v) for v in value) + ")"
+    return str(value)
+
+
+def verify(graph: Graph) -> None:
+    """Check the invariants every pass keeps; raise IRError naming the first broken one."""
+    if not nx.is_directed_acyclic_graph(graph.nx):
+        raise IRError("the graph has a cycle")
+    names: set[str] = set()
+    for n in graph.order():
+        _verify_node(graph, n)
+        name = graph.node(n)["name"]
+        if name in names:
+            raise IRError(f"%{n}: duplicate name {name!r}")
+        names.add(name)
+    sinks = {"output", "state_out"}
+    if not any(graph.op(n) in sinks for n in graph.nx):
+        raise IRError("the graph has no output")
+    for n in graph.nx:
+        if graph.op(n) not in sinks and not graph.users(n):
+            raise IRError(f"%{n} = {graph.op(n)}: result is never used")
+
+
+def _verify_node(graph: Graph, n: int) -> None:
+    op, args = graph.op(n), graph.args(n)
+    spec = OPS.get(op)
+    if spec is None:
+        raise IRError(f"%{n}: unknown op {op!r}")
+    if spec.arity is None and len(args) < 2:
+        raise IRError(f"%{n} = {op}: needs two or more operands, got {len(args)}")
+    if spec.arity is not None and len(args) != spec.arity:
+        raise IRError(f"%{n} = {op}: needs {spec.arity} operand(s), got {len(args)}")
+    if set(graph.nx.predecessors(n)) != set(args):
+        raise IRError(f"%{n} = {op}: edges do not match operands {args}")
+    missing = [a for a in spec.attrs if a not in graph.attrs(n)]
+    if missing:
+        raise IRError(f"%{n} = {op}: missing attribute(s) {', '.join(missing)}")
+    shape = graph.meta_of(n).get("shape")
+    if shape is not None and any(d < 1 for d in shape):
+        raise IRError(f"%{n} = {op}: empty shape {list(shape)}")
+    if op == "concat" and graph.meta.get("padded"):
+        sizes = {graph.shape(a)[1:] for a in args}
+        if len(sizes) > 1:
+            raise IRError(f"%{n} = concat: operands differ in height/width {sorted(sizes)}")

@@ -1,0 +1,100 @@
+"""The pipeline: lowering, then a list of named passes with `verify` between them.
+
+    build_ir(arch, options)             -> the annotated IR (shapes, pads, counts), no weights
+    run_passes(graph, passes, stop_after=None)
+    PASSES = [("shapes", infer_shapes), ("pads", insert_pads), ("counts", count)]
+
+`--max-params` is checked here, on the IR, before code generation allocates
+any weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nasc.compiler.ast import Arch, CnnArch, RnnCell
+from nasc.compiler.ir import Graph, verify
+from nasc.compiler.passes import count, infer_shapes, insert_pads, lower_cnn, lower_rnn
+from nasc.errors import NascError
+
+Pass = tuple[str, Callable[[Graph], Graph]]
+
+PASSES: list[Pass] = [
+    ("shapes", infer_shapes),
+    ("pads", insert_pads),
+    ("counts", count),
+]
+PASS_NAMES = ("lower", *(name for name, _ in PASSES))
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an architecture is compiled for.
+
+    cnn: `input_shape` (C, H, W) and `num_classes`. rnn: `input_size` and
+    `hidden_size` (default 64; input size defaults to the hidden size).
+    `max_params`: refuse larger networks before any weight is allocated.
+    """
+
+    input_shape: tuple[int, int, int] = (3, 32, 32)
+    num_classes: int = 10
+    input_size: int | None = None
+    hidden_size: int | None = None
+    max_params: int | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
+            raise NascError(f"input shape must be three positive sizes C, H, W, "
+                            f"got {'x'.join(map(str, self.input_shape))}")
+        for what, value in (("number of classes", self.num_classes),
+                            ("input size", self.input_size),
+                            ("hidden size", self.hidden_size)):
+            if value is not None and value < 1:
+                raise NascError(f"{what} must be at least 1, got {value}")
+        if self.max_params is not None and self.max_params < 0:
+            raise NascError(f"--max-params must be at least 0, got {self.max_params}")
+
+    @property
+    def hidden(self) -> int:
+        return self.hidden_size or 64
+
+    @property
+    def input(self) -> int:
+        return self.input_size or self.hidden
+
+
+def lower(arch: Arch, options: Options) -> Graph:
+    """The first pass: AST -> IR."""
+    if isinstance(arch, CnnArch):
+        return lower_cnn(arch, options.input_shape, options.num_classes)
+    if isinstance(arch, RnnCell):
+        return lower_rnn(arch, options.input, options.hidden)
+    raise TypeError(f"cannot lower {type(arch).__name__}")
+
+
+def run_passes(graph: Graph, passes: list[Pass] | None = None,
+               stop_after: str | None = None) -> Graph:
+    """Run `passes` (default PASSES) in order, verifying the IR after each."""
+    if stop_after is not None and stop_after not in PASS_NAMES:
+        raise NascError(f"unknown pass {stop_after!r}: one of {', '.join(PASS_NAMES)}")
+    verify(graph)
+    if stop_after == "lower":
+        return graph
+    for name, run in PASSES if passes is None else passes:
+        graph = run(graph)
+        verify(graph)
+        if name == stop_after:
+            break
+    return graph
+
+
+def build_ir(arch: Arch, options: Options | None = None, stop_after: str | None = None) -> Graph:
+    """Lower `arch` and run the passes; enforce `options.max_params`. Allocates no weights."""
+    options = options or Options()
+    graph = run_passes(lower(arch, options), stop_after=stop_after)
+    limit = options.max_params
+    if limit is not None and "params" in graph.meta and graph.meta["params"] > limit:
+        raise NascError(f"network has {graph.meta['params']:,} parameters, over the limit "
+                        f"of {limit:,} (--max-params)")
+    return graph
