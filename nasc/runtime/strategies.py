@@ -178,9 +178,10 @@ class ReinforceStrategy(Strategy):
             return []
         m = min(self.config.batch, remaining)
         with torch.no_grad():
-            samples = self.controller.sample(m).samples
+            batch = self.controller.sample(m)
         self.proposed += m
-        return [Proposal(s.text, self.step + 1, {"log_prob": s.log_prob}) for s in samples]
+        return [Proposal(s.text, self.step + 1, {"log_prob": float(lp)})
+                for s, lp in zip(batch.samples, batch.log_prob.tolist(), strict=True)]
 
     def expect(self, ids: list[int]) -> None:
         """The store ids of the proposals just made (the current step's trials)."""
