@@ -21,7 +21,6 @@ runs it between passes. `str(graph)` is the readable text form:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,18 +140,17 @@ class Graph:
     def users(self, n: int) -> list[int]:
         return sorted(self.nx.successors(n))
 
-    def order(self) -> Iterator[int]:
-        """Nodes in a topological order, ties broken by id (the order they were made).
+    def order(self) -> list[int]:
+        """Nodes in id order, the order they were made: operands before their users.
 
-        A node made with `before=m` (an inserted node) sorts just ahead of node m.
+        A node made with `before=m` (inserted by a pass) sorts just ahead of node m.
+        `verify` checks that every edge goes forward in this order (so no cycles).
         """
-        nodes = self.nx.nodes
+        return sorted(self.nx.nodes, key=self.sort_key)
 
-        def key(n: int) -> tuple[int, int]:
-            before = nodes[n].get("before")
-            return (n, 0) if before is None else (before, n - self._next)
-
-        yield from nx.lexicographical_topological_sort(self.nx, key=key)
+    def sort_key(self, n: int) -> tuple[int, int]:
+        before = self.nx.nodes[n].get("before")
+        return (n, 0) if before is None else (before, n - self._next)
 
     def find(self, op: str) -> list[int]:
         return [n for n in self.order() if self.op(n) == op]
@@ -218,8 +216,10 @@ def _fmt(value: Any) -> str:
 
 def verify(graph: Graph) -> None:
     """Check the invariants every pass keeps; raise IRError naming the first broken one."""
-    if not nx.is_directed_acyclic_graph(graph.nx):
-        raise IRError("the graph has a cycle")
+    for u, v in graph.nx.edges:
+        if graph.sort_key(u) >= graph.sort_key(v):
+            raise IRError(f"%{v} = {graph.op(v)} reads %{u}, which does not come before it "
+                          f"(a cycle, or a node inserted out of order)")
     names: set[str] = set()
     for n in graph.order():
         _verify_node(graph, n)
