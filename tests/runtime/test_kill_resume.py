@@ -97,3 +97,27 @@ def test_sigkill_and_resume_keeps_every_trial_once(tmp_path: Path) -> None:
     run_search(config)
     whole = Store.open(tmp_path / "whole.db").trials()
     assert [(t.arch, t.step) for t in whole] == [(t.arch, t.step) for t in trials]
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    args = COMMAND + ["--store", str(path), "--executor", "local", "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while _finished(path) < 2 and proc.poll() is None:
+        time.sleep(0.02)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted; continue with the same command and --resume" in err
+    assert "Traceback" not in err
+    assert _gone(workers)
+    store = Store.open(path)
+    assert store.counts()["running"] == 0  # unfinished trials are pending again
+    finished = store.counts()["done"] + store.counts()["failed"]
+    store.close()
+    done = subprocess.run(args + ["--resume", "--executor", "inline"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"this run trained {TRIALS - finished}" in done.stdout or "reused" in done.stdout
+    assert Store.open(path).counts()["done"] + Store.open(path).counts()["failed"] == TRIALS

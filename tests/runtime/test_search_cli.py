@@ -1,0 +1,96 @@
+"""`nasc search`, `nasc report`, `nasc export` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nasc.cli import cli
+from nasc.compiler.frontend import parse
+
+TINY = ["--trials", "4", "--epochs", "1", "--max-batches", "3", "--max-layers", "2",
+        "--executor", "inline", "--strategy", "random"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "s.db"
+    result = CliRunner().invoke(cli, ["search", "--store", str(path), *TINY])
+    assert result.exit_code == 0, result.output
+    assert "4 done, 0 failed" in result.output
+    assert "best architecture (trial" in result.output and "total" in result.output
+    return path
+
+
+def test_search_refuses_to_overwrite(store: Path) -> None:
+    result = CliRunner().invoke(cli, ["search", "--store", str(store), *TINY])
+    assert result.exit_code == 1
+    assert result.output.startswith("nasc: error: store") and "--resume" in result.output
+
+
+def test_resume_with_more_trials(store: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(store.read_bytes())
+    args = ["search", "--store", str(copy), *TINY[2:], "--trials", "6", "--resume"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "6 done" in result.output and "this run trained 2" in result.output
+
+
+def test_report_table_and_json(store: Path) -> None:
+    table = CliRunner().invoke(cli, ["report", str(store), "--top", "2"])
+    assert table.exit_code == 0
+    lines = table.output.splitlines()
+    assert "random on digits (cnn), 4 done, 0 failed" in lines[0]
+    assert lines[1].split()[:4] == ["rank", "trial", "reward", "acc"]
+    assert len(lines) == 4
+    doc = json.loads(CliRunner().invoke(cli, ["report", str(store), "--json"]).output)
+    assert doc["experiment"]["config"]["strategy"]["name"] == "random"
+    assert [t["id"] for t in doc["trials"]] == [1, 2, 3, 4]
+    keys = {"id", "arch", "status", "reward", "params", "macs", "seconds", "error"}
+    assert all(keys <= set(t) and t["status"] == "done" for t in doc["trials"])
+
+
+def test_report_plot_of_several_stores(store: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "plot.png"
+    result = CliRunner().invoke(cli, ["report", str(store), str(store), "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_best_is_a_valid_architecture(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "best.arch"
+    result = CliRunner().invoke(cli, ["export", str(store), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert text.startswith("# exported from")
+    doc = json.loads(CliRunner().invoke(cli, ["report", str(store), "--json"]).output)
+    best = max(doc["trials"], key=lambda t: (t["reward"], -t["id"]))
+    assert str(parse(text, "cnn").arch) == str(parse(best["arch"], "cnn").arch)
+    second = CliRunner().invoke(cli, ["export", str(store), "--rank", "2"])
+    assert second.exit_code == 0 and second.output.startswith("# exported")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "missing.db"], "store missing.db does not exist"),
+    (["export", "missing.db"], "store missing.db does not exist"),
+    (["search", "--data", "imagenet", "--store", "{tmp}/x.db"], "unknown data source 'imagenet'"),
+    (["search", "--data", "ptb:/nonexistent", "--store", "{tmp}/x.db"], "space 'cnn' is a cnn space"),
+    (["search", "--space", "nosuch", "--store", "{tmp}/x.db"], "nosuch"),
+])
+def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output.startswith("nasc: error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_export_rank_out_of_range(store: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", str(store), "--rank", "9"])
+    assert result.exit_code == 1 and "no rank 9 (4 finished trials)" in result.output
