@@ -215,28 +215,39 @@ def _fmt(value: Any) -> str:
 
 
 def verify(graph: Graph) -> None:
-    """Check the invariants every pass keeps; raise IRError naming the first broken one."""
+    """Check the invariants every pass keeps; raise IRError naming the first broken one.
+
+    Every op is known, with its operand count and attributes; edges mirror the
+    operands and go forward in `order()` (so the graph is acyclic); names are
+    unique; every result is used; shapes, where known, are non-empty; after
+    the pads pass, concat operands agree in height and width.
+    """
+    nodes = graph.nx.nodes
+    keys = {n: graph.sort_key(n) for n in nodes}
     for u, v in graph.nx.edges:
-        if graph.sort_key(u) >= graph.sort_key(v):
+        if keys[u] >= keys[v]:
             raise IRError(f"%{v} = {graph.op(v)} reads %{u}, which does not come before it "
                           f"(a cycle, or a node inserted out of order)")
     names: set[str] = set()
-    for n in graph.order():
-        _verify_node(graph, n)
-        name = graph.node(n)["name"]
-        if name in names:
-            raise IRError(f"%{n}: duplicate name {name!r}")
-        names.add(name)
-    sinks = {"output", "state_out"}
-    if not any(graph.op(n) in sinks for n in graph.nx):
+    has_output = False
+    for n, data in nodes(data=True):
+        _verify_node(graph, n, data)
+        if data["name"] in names:
+            raise IRError(f"%{n}: duplicate name {data['name']!r}")
+        names.add(data["name"])
+        if data["op"] in _SINKS:
+            has_output = True
+        elif not graph.nx.succ[n]:
+            raise IRError(f"%{n} = {data['op']}: result is never used")
+    if not has_output:
         raise IRError("the graph has no output")
-    for n in graph.nx:
-        if graph.op(n) not in sinks and not graph.users(n):
-            raise IRError(f"%{n} = {graph.op(n)}: result is never used")
 
 
-def _verify_node(graph: Graph, n: int) -> None:
-    op, args = graph.op(n), graph.args(n)
+_SINKS = ("output", "state_out")
+
+
+def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:
+    op, args = data["op"], data["args"]
     spec = OPS.get(op)
     if spec is None:
         raise IRError(f"%{n}: unknown op {op!r}")
@@ -244,13 +255,14 @@ def _verify_node(graph: Graph, n: int) -> None:
         raise IRError(f"%{n} = {op}: needs two or more operands, got {len(args)}")
     if spec.arity is not None and len(args) != spec.arity:
         raise IRError(f"%{n} = {op}: needs {spec.arity} operand(s), got {len(args)}")
-    if set(graph.nx.predecessors(n)) != set(args):
+    if graph.nx.pred[n].keys() != set(args):
         raise IRError(f"%{n} = {op}: edges do not match operands {args}")
-    missing = [a for a in spec.attrs if a not in graph.attrs(n)]
+    attrs = data["attrs"]
+    missing = [a for a in spec.attrs if a not in attrs]
     if missing:
         raise IRError(f"%{n} = {op}: missing attribute(s) {', '.join(missing)}")
-    shape = graph.meta_of(n).get("shape")
-    if shape is not None and any(d < 1 for d in shape):
+    shape = data["meta"].get("shape")
+    if shape is not None and min(shape, default=1) < 1:
         raise IRError(f"%{n} = {op}: empty shape {list(shape)}")
     if op == "concat" and graph.meta.get("padded"):
         sizes = {graph.shape(a)[1:] for a in args}

@@ -122,3 +122,13 @@ def test_cell_exports() -> None:
     ours, theirs = program.module()(x, (h, c)), cell(x, (h, c))
     assert torch.allclose(ours[0], theirs[0], atol=1e-6)
     assert torch.allclose(ours[1][1], theirs[1][1], atol=1e-6)
+
+
+def test_device_is_passed_through() -> None:
+    rnn = nasc.compile(NASCELL, hidden_size=N, num_layers=2, device="meta")
+    assert {p.device.type for p in rnn.parameters()} == {"meta"}
+    output, (h_n, _) = rnn(torch.empty(T, B, N, device="meta"))
+    assert output.shape == (T, B, N) and h_n.device.type == "meta"
+    cnn = nasc.compile("conv 3x3 24; maxpool 3x3 stride 2", device="meta")
+    assert {p.device.type for p in cnn.parameters()} == {"meta"}
+    assert cnn(torch.empty(2, 3, 32, 32, device="meta")).shape == (2, 10)
