@@ -19,12 +19,14 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import torch
 from torch import nn
 
 from nasc.errors import NascError
+from nasc.grammar import Space, load_space
 from nasc.runtime.data import Data, ImageData, TextData, load_data
 
 
@@ -95,10 +97,17 @@ class Guard:
             raise TrialFailure("loss is not finite (NaN or inf)")
 
 
-def build_child(arch: str, space: str, data: Data, config: TrainConfig) -> nn.Module:
+@lru_cache(maxsize=8)
+def cached_space(name_or_path: str) -> Space:
+    """A space loaded once per process (building its parser costs ~0.1 s)."""
+    return load_space(name_or_path)
+
+
+def build_child(arch: str, space_name: str, data: Data, config: TrainConfig) -> nn.Module:
     """The compiled child for `data` (the one place the runtime calls the compiler)."""
     import nasc.api as api
 
+    space = cached_space(space_name)
     if isinstance(data, TextData):
         model = api.compile_lm(arch, len(data.vocab), space, hidden_size=config.hidden_size,
                                embedding_size=config.hidden_size, device=config.device)

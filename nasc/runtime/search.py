@@ -117,7 +117,7 @@ class Search:
         options = ({"input_shape": data.shape, "num_classes": data.num_classes}
                    if isinstance(data, ImageData) else
                    {"hidden_size": config.train.hidden_size})
-        self.canon = Canonicalizer(config.space, options, store.canon_archs())
+        self.canon = Canonicalizer(space, options, store.canon_archs())
         self.queue: deque[Trial] = deque()
         self.running: dict[str, int] = {}  # canon -> trial id in flight
         self.waiting: dict[str, list[Trial]] = {}  # canon -> duplicates waiting for it

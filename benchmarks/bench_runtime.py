@@ -1,0 +1,90 @@
+"""Runtime benchmarks: trials per minute with 1 and 2 local workers, and the runtime's own
+overhead per trial (store, scheduling, canonical forms, sampling, controller updates)
+against the children's training time.
+
+    python benchmarks/bench_runtime.py [--trials 24] [--epochs 3] [--overhead-epochs 10]
+
+Throughput: the same random search (same seed, so the same children) on a local
+executor with 1 and with 2 workers; the workers are started (and their imports
+paid) before the clock starts. Overhead: a reinforce search on the inline
+executor, overhead = wall time - sum of the trials' own time (data, compile,
+train, evaluate), per trial and as a share of that trial time.
+Writes benchmarks/results/runtime.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import report  # noqa: E402
+
+from nasc.runtime.child import TrainConfig  # noqa: E402
+from nasc.runtime.executors import LocalExecutor  # noqa: E402
+from nasc.runtime.search import SearchConfig, run_search  # noqa: E402
+from nasc.runtime.store import Store  # noqa: E402
+from nasc.runtime.strategies import StrategyConfig  # noqa: E402
+
+
+def _config(store: Path, strategy: str, trials: int, epochs: int, executor: str) -> SearchConfig:
+    return SearchConfig(str(store), trials=trials, executor=executor,
+                        strategy=StrategyConfig(strategy, batch=4, max_layers=4, seed=0),
+                        train=TrainConfig(epochs=epochs))
+
+
+def throughput(tmp: Path, workers: int, trials: int, epochs: int) -> dict[str, float]:
+    executor = LocalExecutor(workers=workers, threads=1)
+    warm = _config(tmp / f"warm{workers}.db", "random", workers, 1, "local")
+    run_search(warm, executor=executor)  # imports, data loading in every worker
+    config = _config(tmp / f"tp{workers}.db", "random", trials, epochs, "local")
+    start = time.perf_counter()
+    summary = run_search(config, executor=executor)
+    wall = time.perf_counter() - start
+    executor.close()
+    return {"workers": workers, "trials": trials, "trained": summary.trained,
+            "wall_s": wall, "trials_per_min": 60.0 * trials / wall}
+
+
+def overhead(tmp: Path, trials: int, epochs: int) -> dict[str, float]:
+    config = _config(tmp / "overhead.db", "reinforce", trials, epochs, "inline")
+    run_search(_config(tmp / "warm.db", "reinforce", 2, 1, "inline"))  # imports, data
+    start = time.perf_counter()
+    run_search(config)
+    wall = time.perf_counter() - start
+    store = Store.open(config.store)
+    child = sum(t.seconds or 0.0 for t in store.trials())
+    train = sum(t.train_seconds or 0.0 for t in store.trials())
+    store.close()
+    return {"trials": trials, "epochs": epochs, "wall_s": wall, "child_s": child,
+            "train_s": train, "overhead_ms_per_trial": 1000 * (wall - child) / trials,
+            "overhead_share": (wall - child) / child}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--overhead-trials", type=int, default=16)
+    parser.add_argument("--overhead-epochs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        rows = [throughput(tmp, w, args.trials, args.epochs) for w in (1, 2)]
+        speedup = rows[1]["trials_per_min"] / rows[0]["trials_per_min"]
+        over = overhead(tmp, args.overhead_trials, args.overhead_epochs)
+    print(f"speedup with 2 workers: {speedup:.2f}x (goal >= 1.7x); "
+          f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    print(f"runtime overhead: {over['overhead_ms_per_trial']:.1f} ms per trial, "
+          f"{100 * over['overhead_share']:.2f}% of the trials' own time (goal < 2%)")
+    report("runtime", rows, {"speedup_2_workers": speedup, "overhead": over,
+                             "load_average": os.getloadavg()[0]})
+
+
+if __name__ == "__main__":
+    main()
