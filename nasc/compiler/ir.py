@@ -255,7 +255,8 @@ def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:
         raise IRError(f"%{n} = {op}: needs two or more operands, got {len(args)}")
     if spec.arity is not None and len(args) != spec.arity:
         raise IRError(f"%{n} = {op}: needs {spec.arity} operand(s), got {len(args)}")
-    if graph.nx.pred[n].keys() != set(args):
+    preds = graph.nx._pred[n]  # the adjacency dict itself: views are slow here
+    if len(preds) != len(set(args)) or any(a not in preds for a in args):
         raise IRError(f"%{n} = {op}: edges do not match operands {args}")
     attrs = data["attrs"]
     missing = [a for a in spec.attrs if a not in attrs]
