@@ -12,7 +12,8 @@ in numpy arrays so a batch of samples advances with a few array lookups:
     anchor_ok[d, k]  anchor choice NONE + k is valid in d
     trans[d, c]      the next decision state after choice c (-1: not built yet)
 
-Choices are token ids 0..V-1, then for an anchor step NONE (no inputs) or
+Choices are token ids 0..V-1 (at an anchor step, the end token stands for "any
+option": the inputs never change the next state), then for an anchor step NONE or
 NONE + k (k inputs; the last class, K, is "K or more": lists the parser
 cannot tell apart by length share a state). Budget: a token is valid only if
 what it leaves can still be completed within `max_tokens` tokens and
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -83,12 +85,14 @@ class DecisionTable:
         self.index: dict[Key, int] = {}
         self.steps: dict[tuple[int, int], Step] = {}
         self.roots: dict[Budget, tuple[int, tuple[int, ...]]] = {}
+        self.renderer: Any = None  # samples.Renderer, made on first use
         self._valid: dict[Key, dict[int, Key]] = {}
         self._anchors: dict[Key, dict[int, Key]] = {}
         self._feeds: dict[tuple[Stack, str], tuple[Stack, int] | None] = {}
         cap = 256
         self.kind = np.full(cap, DONE, dtype=np.int64)
         self.layer = np.zeros(cap, dtype=np.int64)
+        self.default = np.full(cap, self.vocab.end, dtype=np.int64)  # anchor steps: any option
         self.mask = np.zeros((cap, self.V), dtype=bool)
         self.mask[DONE_STATE, self.vocab.end] = True
         self.anchor_ok = np.zeros((cap, MAX_CLASSES + 1), dtype=bool)
@@ -129,9 +133,9 @@ class DecisionTable:
     def fill(self, states: np.ndarray, choices: np.ndarray) -> np.ndarray:
         """Vectorised `trans[states, choices]`, building missing transitions."""
         out = self.trans[states, choices]
-        missing = np.nonzero(out < 0)[0]
-        for i in missing:
-            out[i] = self.step(int(states[i]), int(choices[i])).target
+        if out.min() < 0:
+            for i in np.flatnonzero(out < 0):
+                out[i] = self.step(int(states[i]), int(choices[i])).target
         return out
 
     def choices(self, state: int) -> list[int]:
@@ -246,6 +250,9 @@ class DecisionTable:
                 ended = self._after(listed, key.ending, cost)
                 if ended is not None:
                     out[self.NONE + count] = ended
+        if len(set(out.values())) > 1:  # the rollout draws inputs after the fact
+            raise NascError(f"{self.space.name}: a layer's inputs must not change what may "
+                            "follow it")
         self._anchors[key] = out
         return out
 
@@ -254,10 +261,10 @@ class DecisionTable:
         return self.NONE + min(count, self.K or 1)
 
     def _anchor_list(self, key: Key, count: int) -> Key | None:
-        """The key after `from 1,2,..` with `count` numbers (the list itself costs 1 token)."""
+        """The key after `from 1,2,..` with `count` numbers (free: not counted as tokens)."""
         anchor = self.vocab.anchor
         assert anchor is not None
-        nxt: Key | None = self._after(key, anchor.keyword, 1)
+        nxt: Key | None = self._after(key, anchor.keyword, 0)
         for terminal in [anchor.number] + [anchor.comma, anchor.number] * (count - 1):
             if nxt is None:
                 return None
@@ -272,6 +279,7 @@ class DecisionTable:
             self._grow()
         self.kind[state] = kind
         self.layer[state] = key.layers
+        self.default[state] = min(valid) if valid else self.vocab.end
         for choice in valid:
             if kind == TOKEN:
                 self.mask[state, choice] = True
@@ -287,6 +295,7 @@ class DecisionTable:
 
         self.kind = bigger(self.kind, DONE)
         self.layer = bigger(self.layer, 0)
+        self.default = bigger(self.default, self.vocab.end)
         self.mask = bigger(self.mask, False)
         self.anchor_ok = bigger(self.anchor_ok, False)
         self.trans = bigger(self.trans, -1)
@@ -317,6 +326,8 @@ class DecisionTable:
             return Step(DONE_STATE, ())
         if self.kind[state] == ANCHOR:
             options = self._anchor_options(key)
+            if choice == self.vocab.end:  # what a policy's rollout feeds: any option's target
+                return Step(self.step(state, int(self.default[state])).target, ())
             if choice not in options:
                 raise ValueError(f"anchor choice {choice} is not valid in state {state}")
             assert key.ending is not None

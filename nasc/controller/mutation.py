@@ -16,7 +16,7 @@ import random
 from lark.exceptions import LarkError
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
-from nasc.controller.samples import Sample, text_of, uniform_anchor
+from nasc.controller.samples import Sample, make_sample, uniform_anchor
 from nasc.controller.vocab import Token
 from nasc.errors import NascError
 
@@ -137,8 +137,7 @@ def parse_sample(table: DecisionTable, text: str, budget: Budget) -> Sample:
         step = table.step(state, choice)
         reader.consume(step.tokens)
         state = step.target
-    record = (tuple(states), tuple(choices), tuple(anchors))
-    return Sample(text_of(table, budget, *record), *record, budget=budget)
+    return make_sample(table, budget, tuple(states), tuple(choices), tuple(anchors))
 
 
 def mutate(table: DecisionTable, sample: Sample, rng: random.Random) -> Sample:
@@ -159,8 +158,7 @@ def mutate(table: DecisionTable, sample: Sample, rng: random.Random) -> Sample:
         choices.append(choice)
         anchors.append(inputs)
         state = table.step(state, choice).target
-    record = (tuple(states), tuple(choices), tuple(anchors))
-    return Sample(text_of(table, sample.budget, *record), *record, budget=sample.budget)
+    return make_sample(table, sample.budget, tuple(states), tuple(choices), tuple(anchors))
 
 
 def _alternatives(table: DecisionTable, state: int) -> bool:

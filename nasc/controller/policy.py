@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasc.controller.decisions import ANCHOR, DONE_STATE, TOKEN, Budget, DecisionTable
-from nasc.controller.samples import Sample, text_of
+from nasc.controller.decisions import TOKEN, Budget, DecisionTable
+from nasc.controller.rollout import Rollout, categorical_stats
+from nasc.controller.samples import Sample
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,6 @@ class SampleBatch:
         return f"SampleBatch({len(self.samples)} samples)"
 
 
-@dataclass
-class _Record:
-    """Per-step states, choices and anchor lists, for a whole batch."""
-
-    states: list[np.ndarray]
-    choices: list[np.ndarray]
-    anchors: list[dict[int, tuple[int, ...]]]
-
-
 class Policy(nn.Module):
     """LSTM over decisions; one softmax over the vocabulary plus anchor attention."""
 
@@ -62,8 +54,8 @@ class Policy(nn.Module):
         self.table = table
         self.config = config or PolicyConfig()
         h, v = self.config.hidden, table.V
-        self.start_id, self.none_id, self.some_id = v + 2, v, v + 1
-        self.embed = nn.Embedding(v + 3, h, padding_idx=self.start_id)
+        self.start_id = v  # the first step's input (zeros); after an anchor point: the end token
+        self.embed = nn.Embedding(v + 1, h, padding_idx=self.start_id)
         self.cells = nn.ModuleList(nn.LSTMCell(h, h) for _ in range(self.config.layers))
         self.out = nn.Linear(h, v)
         self.w_prev = nn.Linear(h, self.config.attention, bias=False)
@@ -73,6 +65,7 @@ class Policy(nn.Module):
             nn.init.uniform_(param, -self.config.init_range, self.config.init_range)
         with torch.no_grad():
             self.embed.weight[self.start_id].zero_()
+        self._mask: torch.Tensor | None = None
 
     def __repr__(self) -> str:
         c = self.config
@@ -82,8 +75,9 @@ class Policy(nn.Module):
     def device(self) -> torch.device:
         return self.out.weight.device
 
-    def _lstm(self, inputs: torch.Tensor, hc: list[tuple[torch.Tensor, torch.Tensor]]
-              ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    def lstm(self, inputs: torch.Tensor, hc: list[tuple[torch.Tensor, torch.Tensor]]
+             ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """One step: previous decision ids (B,) -> top hidden state (B, H), new states."""
         x = self.embed(inputs)  # (B, H)
         new = []
         for cell, (h, c) in zip(self.cells, hc, strict=True):
@@ -92,24 +86,41 @@ class Policy(nn.Module):
             x = h
         return x, new
 
-    def _zeros(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def zeros(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         h = self.config.hidden
         return [(torch.zeros(n, h, device=self.device), torch.zeros(n, h, device=self.device))
                 for _ in self.cells]
 
-    def anchor_probs(self, keys: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """sigmoid(v^T tanh(W_prev h_j + W_curr h_i)) for stored W_prev h_j: (B, J)."""
-        return torch.sigmoid(self._anchor_logits(keys, h, 1.0))
+    def head_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output layer as an (H, V) matrix, and per decision state its biases (S, V).
 
-    def _anchor_logits(self, keys: torch.Tensor, h: torch.Tensor, temperature: float
-                       ) -> torch.Tensor:
+        A state's bias is the output bias plus 0 for valid tokens and -inf for the
+        others (only the end token where the state is not a token step), so one
+        addmm gives the masked logits.
+        """
+        return self.out.weight.t(), self.mask_table().to(self.device) + self.out.bias
+
+    def mask_table(self) -> torch.Tensor:
+        """Per decision state, 0 for valid tokens and -inf otherwise: (states, V)."""
+        table = self.table
+        count = len(table.keys)
+        if self._mask is None or self._mask.shape[0] != count:
+            valid = table.mask[:count].copy()
+            valid[table.kind[:count] != TOKEN, table.vocab.end] = True  # not a token step
+            self._mask = torch.from_numpy(np.where(valid, 0.0, -np.inf).astype(np.float32))
+        return self._mask
+
+    def anchor_probs(self, keys: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """sigmoid(v^T tanh(W_prev h_j + W_curr h_i)) for stored keys W_prev h_j: (B, J)."""
         query = self.w_curr(h)  # (B, A)
-        return self.v(torch.tanh(keys + query[:, None, :])).squeeze(-1) / temperature  # (B, J)
+        return torch.sigmoid(self.v(torch.tanh(keys + query[:, None, :])).squeeze(-1))
 
     def sample(self, n: int, budget: Budget, temperature: float = 1.0,
                generator: torch.Generator | None = None) -> SampleBatch:
         """Draw n architectures at once (log_prob / entropy carry gradients if enabled)."""
-        return self._run(n, budget, temperature, generator, None)
+        rollout = Rollout(self, n, budget, temperature, generator, None)
+        log_prob, entropy = rollout.run()
+        return SampleBatch(rollout.samples(), log_prob, entropy)
 
     def replay(self, samples: list[Sample], temperature: float = 1.0) -> SampleBatch:
         """Log-probabilities and entropies of existing samples, differentiable."""
@@ -121,156 +132,23 @@ class Policy(nn.Module):
             parts = {b: self.replay([s for s in samples if s.budget == b], temperature)
                      for b in budgets}
             return _merge(samples, parts)
-        return self._run(len(samples), samples[0].budget, temperature, None, samples)
-
-    def _run(self, n: int, budget: Budget, temperature: float,
-             generator: torch.Generator | None, replay: list[Sample] | None) -> SampleBatch:
-        table = self.table
-        state0, _ = table.root(budget)
-        states = np.full(n, state0, dtype=np.int64)
-        inputs = torch.full((n,), self.start_id, dtype=torch.long, device=self.device)
-        hc = self._zeros(n)
-        keys = torch.zeros(n, 1, self.config.attention, device=self.device)
-        log_prob = torch.zeros(n, device=self.device)
-        entropy = torch.zeros(n, device=self.device)
-        record = _Record([], [], [])
-        t = 0
-        while (states != DONE_STATE).any():
-            if replay is not None:
-                states = np.array([s.states[t] if t < len(s) else DONE_STATE for s in replay])
-            h, hc = self._lstm(inputs, hc)
-            kinds = table.kind[states]
-            choices = np.full(n, table.vocab.end, dtype=np.int64)
-            anchors: dict[int, tuple[int, ...]] = {}
-            next_inputs = inputs
-            if (kinds != ANCHOR).any():
-                lp, ent, tokens = self._token_step(h, states, temperature, generator, replay, t)
-                log_prob, entropy = log_prob + lp, entropy + ent
-                choices = tokens.cpu().numpy().copy()
-                next_inputs = tokens
-            if (kinds == ANCHOR).any():
-                rows = np.nonzero(kinds == ANCHOR)[0]
-                keys, lp, ent, classes, anchors = self._anchor_step(
-                    h, keys, states, rows, temperature, generator, replay, t)
-                rows_t = torch.from_numpy(rows).to(self.device)
-                log_prob, entropy = log_prob.index_add(0, rows_t, lp), entropy.index_add(
-                    0, rows_t, ent)
-                choices[rows] = classes
-                some = torch.from_numpy(np.where(classes == table.NONE, self.none_id,
-                                                 self.some_id)).to(self.device)
-                next_inputs = next_inputs.index_put((rows_t,), some)
-            record.states.append(states)
-            record.choices.append(choices)
-            record.anchors.append(anchors)
-            inputs = next_inputs
-            states = table.fill(states, choices)
-            t += 1
-        samples = replay if replay is not None else self._samples(n, budget, record)
+        rollout = Rollout(self, len(samples), samples[0].budget, temperature, None, samples)
+        log_prob, entropy = rollout.run()
         return SampleBatch(samples, log_prob, entropy)
-
-    def _token_step(self, h: torch.Tensor, states: np.ndarray, temperature: float,
-                    generator: torch.Generator | None, replay: list[Sample] | None, t: int
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        table = self.table
-        valid = table.mask[states]  # (B, V); rows at an anchor step may only "end" (no-op)
-        valid[table.kind[states] != TOKEN, table.vocab.end] = True
-        mask = torch.from_numpy(valid).to(self.device)
-        logits = (self.out(h) / temperature).masked_fill(~mask, float("-inf"))
-        logp = torch.log_softmax(logits, dim=-1)  # (B, V)
-        if replay is None:
-            tokens = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-        else:
-            tokens = torch.tensor([_token_at(s, t, table) for s in replay], device=self.device)
-        lp = logp.gather(1, tokens[:, None]).squeeze(1)  # 0 where only one token is valid
-        ent = -(logp.exp() * logp.masked_fill(~mask, 0.0)).sum(1)
-        return lp, ent, tokens
-
-    def _anchor_step(self, h: torch.Tensor, keys: torch.Tensor, states: np.ndarray,
-                     rows: np.ndarray, temperature: float, generator: torch.Generator | None,
-                     replay: list[Sample] | None, t: int):  # type: ignore[no-untyped-def]
-        """Store this layer's key; sample its inputs among earlier layers."""
-        table = self.table
-        layer = table.layer[states[rows]]  # layers before the current one, (R,)
-        if int(layer.max()) + 1 > keys.shape[1]:
-            grow = int(layer.max()) + 1 - keys.shape[1]
-            keys = torch.cat([keys, keys.new_zeros(keys.shape[0], grow, keys.shape[2])], 1)
-        rows_t = torch.from_numpy(rows).to(self.device)
-        hr = h[rows_t]  # (R, H)
-        keys = keys.index_put((rows_t, torch.from_numpy(layer).to(self.device)),
-                              self.w_prev(hr))
-        width = max(int(layer.max()), 1)
-        logits = self._anchor_logits(keys[rows_t, :width], hr, temperature)  # (R, J)
-        valid = torch.arange(width, device=self.device)[None, :] < torch.from_numpy(
-            layer).to(self.device)[:, None]
-        ok = table.anchor_ok[states[rows]]  # (R, classes)
-        free = torch.from_numpy(ok[:, 0] & ok[:, 1:].any(1)).to(self.device)[:, None]
-        valid = valid & free  # rows where "no inputs" or "some" is forced sample nothing
-        if replay is None:
-            bits = torch.bernoulli(torch.sigmoid(logits), generator=generator) * valid
-        else:
-            bits = _replay_bits(replay, rows, t, width, self.device)
-        lp = (bits * nn.functional.logsigmoid(logits)
-              + (1 - bits) * nn.functional.logsigmoid(-logits)) * valid
-        p = torch.sigmoid(logits)
-        ent = -(p * nn.functional.logsigmoid(logits)
-                + (1 - p) * nn.functional.logsigmoid(-logits)) * valid
-        picked = self._fix_forced(bits.detach().cpu().numpy() > 0.5, ok, logits)
-        chosen = {int(r): tuple(int(j) + 1 for j in np.nonzero(b)[0])
-                  for r, b in zip(rows, picked, strict=True)}
-        classes = np.array([table.anchor_class(len(chosen[int(r)])) for r in rows])
-        return keys, lp.sum(1), ent.sum(1), classes, chosen
-
-    def _fix_forced(self, bits: np.ndarray, ok: np.ndarray, logits: torch.Tensor) -> np.ndarray:
-        """Where the budget forbids inputs (or requires one), override the draw."""
-        for r in range(len(bits)):
-            if not ok[r, 1:].any():
-                bits[r] = False
-            elif not ok[r, 0] and not bits[r].any():
-                bits[r, int(logits[r].argmax())] = True
-        return bits
-
-    def _samples(self, n: int, budget: Budget, record: _Record) -> list[Sample]:
-        table = self.table
-        states = np.stack(record.states, 1)  # (B, T)
-        choices = np.stack(record.choices, 1)
-        out = []
-        for b in range(n):
-            steps = int((states[b] != DONE_STATE).sum())
-            st = tuple(int(s) for s in states[b, :steps])
-            ch = tuple(int(c) for c in choices[b, :steps])
-            an = tuple(record.anchors[t].get(b, ()) for t in range(steps))
-            out.append(Sample(text_of(table, budget, st, ch, an), st, ch, an, budget))
-        return out
 
     def sample_free(self, n: int, steps: int, generator: torch.Generator | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The same LSTM with no grammar: `steps` unmasked softmax draws (benchmarks)."""
         inputs = torch.full((n,), self.start_id, dtype=torch.long, device=self.device)
-        hc = self._zeros(n)
-        log_prob = torch.zeros(n, device=self.device)
-        entropy = torch.zeros(n, device=self.device)
+        hc = self.zeros(n)
+        logits, choices = [], []
         for _ in range(steps):
-            h, hc = self._lstm(inputs, hc)
-            logp = torch.log_softmax(self.out(h), dim=-1)
-            inputs = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-            log_prob = log_prob + logp.gather(1, inputs[:, None]).squeeze(1)
-            entropy = entropy - (logp.exp() * logp).sum(1)
-        return log_prob, entropy
-
-
-def _token_at(sample: Sample, t: int, table: DecisionTable) -> int:
-    if t < len(sample) and sample.choices[t] < table.V:
-        return sample.choices[t]
-    return table.vocab.end
-
-
-def _replay_bits(replay: list[Sample], rows: np.ndarray, t: int, width: int,
-                 device: torch.device) -> torch.Tensor:
-    bits = torch.zeros(len(rows), width, device=device)
-    for k, r in enumerate(rows):
-        for j in replay[int(r)].anchors[t]:
-            bits[k, j - 1] = 1.0
-    return bits
+            h, hc = self.lstm(inputs, hc)
+            step = self.out(h)  # (B, V)
+            inputs = torch.multinomial(torch.softmax(step, -1), 1, generator=generator).squeeze(1)
+            logits.append(step)
+            choices.append(inputs)
+        return categorical_stats(torch.stack(logits), torch.stack(choices))
 
 
 def _merge(samples: list[Sample], parts: dict[Budget, SampleBatch]) -> SampleBatch:

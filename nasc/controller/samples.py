@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
 from nasc.controller.vocab import render
@@ -23,21 +24,39 @@ Chooser = Callable[[DecisionTable, int], tuple[int, tuple[int, ...]]]
 
 @dataclass(frozen=True)
 class Sample:
-    """One architecture: its text and the decisions that spell it."""
+    """One architecture: the decisions that spell it; `text` is rendered on first use."""
 
-    text: str
     states: tuple[int, ...] = field(repr=False)
     choices: tuple[int, ...] = field(repr=False)
-    anchors: tuple[tuple[int, ...], ...] = field(repr=False)  # per step; () if none
+    codes: tuple[int, ...] = field(repr=False)  # per step: bit j-1 set if layer j is an input
     budget: Budget = field(repr=False)
-    log_prob: float = 0.0
-    entropy: float = 0.0
+    table: DecisionTable = field(repr=False, compare=False)
 
     def __repr__(self) -> str:
-        return f"Sample({self.text!r}, log_prob={self.log_prob:.3f})"
+        return f"Sample({self.text!r})"
 
     def __len__(self) -> int:
         return len(self.choices)
+
+    @cached_property
+    def anchors(self) -> tuple[tuple[int, ...], ...]:
+        """Per step, the earlier layers (1-based) chosen as inputs; () if none."""
+        return tuple(_decode(code) if code else () for code in self.codes)
+
+    @cached_property
+    def text(self) -> str:
+        """The architecture text (layers joined by `; `)."""
+        return renderer(self.table).text(self.budget, self.states, self.choices, self.anchors)
+
+
+def make_sample(table: DecisionTable, budget: Budget, states: tuple[int, ...],
+                choices: tuple[int, ...], anchors: tuple[tuple[int, ...], ...]) -> Sample:
+    codes = tuple(sum(1 << (j - 1) for j in inputs) for inputs in anchors)
+    return Sample(states, choices, codes, budget, table)
+
+
+def _decode(code: int) -> tuple[int, ...]:
+    return tuple(j + 1 for j in range(code.bit_length()) if code >> j & 1)
 
 
 def words_of(table: DecisionTable, tokens: tuple[int, ...], inputs: tuple[int, ...]) -> list[str]:
@@ -62,12 +81,74 @@ def text_of(
     table: DecisionTable, budget: Budget, states: tuple[int, ...], choices: tuple[int, ...],
     anchors: tuple[tuple[int, ...], ...],
 ) -> str:
-    """The architecture text a decision record spells."""
+    """The architecture text a decision record spells (reference implementation)."""
     _, prefix = table.root(budget)
     words = words_of(table, prefix, ())
     for state, choice, inputs in zip(states, choices, anchors, strict=True):
         words += words_of(table, table.step(state, choice).tokens, inputs)
     return render(words)
+
+
+Fragment = tuple[str, str, str]  # first word, rendered text, last word
+
+
+class Renderer:
+    """Fast text of decision records: each (state, choice) is rendered once and cached."""
+
+    def __init__(self, table: DecisionTable) -> None:
+        self.table = table
+        self.fragments: dict[tuple[int, int], Fragment | None] = {}
+        self.glue: dict[tuple[str, str], bool] = {}
+        anchor = table.vocab.anchor
+        self.comma = (literals(table.space.terminals[anchor.comma]) or (",",))[0] if anchor else ","
+
+    def __repr__(self) -> str:
+        return f"Renderer({self.table.space.name}, {len(self.fragments)} fragments)"
+
+    def _fragment(self, words: list[str]) -> Fragment | None:
+        words = [w for w in words if w]
+        return (words[0], render(words), words[-1]) if words else None
+
+    def fragment(self, state: int, choice: int) -> Fragment | None:
+        key = (state, choice)
+        if key not in self.fragments:
+            tokens = self.table.step(state, choice).tokens
+            self.fragments[key] = self._fragment(words_of(self.table, tokens, ()))
+        return self.fragments[key]
+
+    def text(self, budget: Budget, states: tuple[int, ...], choices: tuple[int, ...],
+             anchors: tuple[tuple[int, ...], ...]) -> str:
+        table = self.table
+        _, prefix = table.root(budget)
+        parts: list[str] = []
+        last = ""
+        first = self._fragment(words_of(table, prefix, ()))
+        pieces = [first] if first else []
+        for state, choice, inputs in zip(states, choices, anchors, strict=True):
+            if inputs:  # `from 1,2` then what the layer-ending token emits
+                words = words_of(table, (-1,), inputs)
+                pieces.append((words[0], render(words), words[-1]))
+                choice = table.NONE
+            piece = self.fragment(state, choice)
+            if piece is not None:
+                pieces.append(piece)
+        for head, body, tail in pieces:
+            if parts:
+                glued = self.glue.get((last, head))
+                if glued is None:
+                    glued = self.glue[(last, head)] = render([last, head]) == last + head
+                parts.append(body if glued else " " + body)
+            else:
+                parts.append(body)
+            last = tail
+        return "".join(parts)
+
+
+def renderer(table: DecisionTable) -> Renderer:
+    """The table's shared renderer."""
+    if table.renderer is None:
+        table.renderer = Renderer(table)
+    return table.renderer  # type: ignore[no-any-return]
 
 
 def anchor_choice(table: DecisionTable, inputs: tuple[int, ...]) -> int:
@@ -89,8 +170,7 @@ def walk(table: DecisionTable, budget: Budget, chooser: Chooser, limit: int = 10
         choices.append(choice)
         anchors.append(inputs)
         state = table.step(state, choice).target
-    record = (tuple(states), tuple(choices), tuple(anchors))
-    return Sample(text_of(table, budget, *record), *record, budget=budget)
+    return make_sample(table, budget, tuple(states), tuple(choices), tuple(anchors))
 
 
 def uniform_anchor(

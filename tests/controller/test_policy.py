@@ -44,7 +44,7 @@ def _reference_log_prob(policy: Policy, sample) -> torch.Tensor:  # type: ignore
                 p = torch.sigmoid(score).squeeze()
                 total = total + torch.log(p if j in inputs else 1 - p)
             anchors.append(top)
-            x = policy.embed.weight[policy.some_id if inputs else policy.none_id][None]
+            x = policy.embed.weight[table.vocab.end][None]  # the input after an anchor point
         else:
             logits = policy.out(top)[0]
             mask = torch.from_numpy(table.mask[state])

@@ -1,0 +1,164 @@
+"""One batched pass of the policy over decision states: sampling or replaying.
+
+Each loop step runs the LSTM once for the whole batch; every sample still
+going is at a real decision (forced tokens were emitted on the way):
+  token rows:   softmax over logits + bias[state] (0 valid, -inf invalid), one draw
+  anchor rows:  the anchor point of the current layer: its state h_i is kept
+and every sample advances with one lookup in the decision table. A layer's
+inputs never change what may follow it, so the input after an anchor point is
+a fixed embedding and the anchor Bernoullis, P(j -> i) = sigmoid(v^T tanh(
+W_prev h_j + W_curr h_i)), are all drawn at the end in one batched pass
+(`anchors.py`), together with the log-probabilities and entropies. The
+per-step work is then the LSTM plus a few table lookups.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from nasc.controller.anchors import AnchorPoints
+from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget
+from nasc.controller.samples import Sample
+
+if TYPE_CHECKING:
+    from nasc.controller.policy import Policy
+
+
+class Rollout:
+    """State of one batched sampling (or replay) run."""
+
+    def __init__(self, policy: Policy, n: int, budget: Budget, temperature: float,
+                 generator: torch.Generator | None, replay: list[Sample] | None) -> None:
+        self.policy, self.table, self.n, self.budget = policy, policy.table, n, budget
+        self.temperature, self.generator, self.replay = temperature, generator, replay
+        self.device = policy.device
+        self.token_logits: list[torch.Tensor] = []  # (B, V) per step
+        self.token_choices: list[torch.Tensor] = []  # (B,) per step
+        self.hidden: list[torch.Tensor] = []  # (B, H) per step, for the anchor points
+        self.anchors: AnchorPoints | None = None
+
+    def __repr__(self) -> str:
+        return f"Rollout({self.n} x {self.table.space.name}, {self.budget})"
+
+    def run(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample (or replay) to the end; returns log-probabilities and entropies (B,)."""
+        self.table.root(self.budget)  # builds the first decision state
+        self.known = -1
+        self._refresh()
+        if self.n == 1 and self.replay is None:
+            states, choices = self._run_one()
+        else:
+            states, choices = self._run_batch()
+        self.anchors = AnchorPoints(self, states, choices)
+        log_prob, entropy = self.anchors.draw()
+        if self.token_logits:
+            lp, ent = categorical_stats(torch.stack(self.token_logits),
+                                        torch.stack(self.token_choices))
+            log_prob, entropy = log_prob + lp, entropy + ent
+        return log_prob, entropy
+
+    def _refresh(self) -> None:
+        """New decision states were built: extend the per-state biases."""
+        if len(self.table.keys) != self.known:
+            self.weight, self.biases = self.policy.head_weights()
+            self.known = len(self.table.keys)
+            self.rows = list(self.biases.split(1))  # (1, V) per state, for batch 1
+
+    def _logits(self, h: torch.Tensor, biases: torch.Tensor) -> torch.Tensor:
+        """Masked logits in one addmm: (B, V)."""
+        logits = torch.addmm(biases, h, self.weight)
+        return logits if self.temperature == 1.0 else logits / self.temperature
+
+    def _start(self) -> tuple[torch.Tensor, list]:  # type: ignore[type-arg]
+        start = torch.full((self.n,), self.policy.start_id, dtype=torch.long, device=self.device)
+        return start, self.policy.zeros(self.n)
+
+    def _run_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        table = self.table
+        inputs, hc = self._start()
+        states = np.full(self.n, table.root(self.budget)[0], dtype=np.int64)
+        record_states, record_choices = [], []
+        t = 0
+        while states.any():  # DONE_STATE is 0
+            if self.replay is not None:
+                states = np.array([s.states[t] if t < len(s) else DONE_STATE
+                                   for s in self.replay])
+            h, hc = self.policy.lstm(inputs, hc)
+            self.hidden.append(h)
+            logits = self._logits(h, self.biases.index_select(
+                0, torch.from_numpy(states).to(self.device)))
+            if self.replay is None:
+                tokens = torch.multinomial(torch.softmax(logits, -1), 1,
+                                           generator=self.generator).squeeze(1)
+            else:
+                tokens = torch.tensor([_token_at(s, t, table.V, table.vocab.end)
+                                       for s in self.replay], device=self.device)
+            self.token_logits.append(logits)
+            self.token_choices.append(tokens)
+            choices = tokens.cpu().numpy()
+            record_states.append(states)
+            record_choices.append(choices)
+            states = table.fill(states, choices)  # anchor steps: any option, drawn at the end
+            self._refresh()
+            inputs = tokens
+            t += 1
+        return np.stack(record_states, 1), np.stack(record_choices, 1)
+
+    def _run_one(self) -> tuple[np.ndarray, np.ndarray]:
+        """The same loop for one sample on Python scalars (batch 1 is latency-bound)."""
+        table = self.table
+        inputs, hc = self._start()
+        state = table.root(self.budget)[0]
+        steps, kinds, default = table.steps, table.kind, table.default
+        after_anchor = torch.full((1,), table.vocab.end, dtype=torch.long, device=self.device)
+        record_states, record_choices = [], []
+        while state != DONE_STATE:
+            h, hc = self.policy.lstm(inputs, hc)
+            self.hidden.append(h)
+            if kinds[state] == ANCHOR:  # the inputs are drawn at the end
+                inputs, choice = after_anchor, int(default[state])
+            else:
+                logits = self._logits(h, self.rows[state])
+                inputs = torch.multinomial(torch.softmax(logits, -1), 1,
+                                           generator=self.generator)[0]
+                choice = inputs.item()
+                self.token_logits.append(logits)
+                self.token_choices.append(inputs)
+            record_states.append(state)
+            record_choices.append(choice)
+            found = steps.get((state, choice))
+            if found is None:  # a new transition: the table may grow
+                state = table.step(state, choice).target
+                kinds, default = table.kind, table.default
+                self._refresh()
+            else:
+                state = found.target
+        return np.array([record_states]), np.array([record_choices])
+
+    def samples(self) -> list[Sample]:
+        """The decision records of the sampled architectures (text is rendered lazily)."""
+        assert self.anchors is not None
+        states, choices, codes = self.anchors.states, self.anchors.choices, self.anchors.codes
+        lengths = (states != DONE_STATE).sum(1).tolist()
+        return [Sample(tuple(st[:steps]), tuple(ch[:steps]), tuple(co[:steps]), self.budget,
+                       self.table)
+                for st, ch, co, steps in zip(states.tolist(), choices.tolist(), codes.tolist(),
+                                             lengths, strict=True)]
+
+
+def categorical_stats(logits: torch.Tensor, choices: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed log-probability of `choices` and entropy, from (T, B, V) masked logits."""
+    logp = torch.log_softmax(logits, dim=-1)
+    lp = logp.gather(2, choices[..., None]).squeeze(2).sum(0)
+    ent = -(logp.exp() * logp.clamp(min=-1e4)).sum(2).sum(0)  # 0 * log 0 = 0
+    return lp, ent
+
+
+def _token_at(sample: Sample, t: int, vocab_size: int, end: int) -> int:
+    if t < len(sample) and sample.choices[t] < vocab_size:
+        return sample.choices[t]
+    return end
