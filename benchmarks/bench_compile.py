@@ -14,8 +14,6 @@ Prints a table and writes benchmarks/results/compile.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import time
@@ -28,8 +26,10 @@ from torch import Tensor, nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "compiler"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cnn_handwritten import DeepSkip  # noqa: E402  (the hand-written test modules)
+from common import report  # noqa: E402
 
 import nasc  # noqa: E402
 from nasc.api import compile_ir  # noqa: E402
@@ -129,26 +129,22 @@ def main() -> None:
     build = bench_compile15(args.quick)
     count = bench_count200(args.quick)
     rows = [
-        ("fwd+bwd deep_skip, batch 32, 3x32x32", f"{runtime['compiled_s'] * 1e3:.1f} ms",
-         f"{runtime['handwritten_s'] * 1e3:.1f} ms", f"{runtime['ratio']:.3f}", "<= 1.05"),
-        ("compile 15 layers vs build by hand", f"{build['compile_s'] * 1e3:.1f} ms",
-         f"{build['handwritten_build_s'] * 1e3:.1f} ms", f"{build['ratio']:.2f}", "<= 1.3"),
-        ("count 200 layers (--max-params)", f"{count['count_s'] * 1e3:.1f} ms", "-",
-         f"{count['count_s']:.3f} s", "< 0.2 s"),
+        {"benchmark": "fwd+bwd deep_skip, batch 32, 3x32x32",
+         "nasc": f"{runtime['compiled_s'] * 1e3:.1f} ms",
+         "by_hand": f"{runtime['handwritten_s'] * 1e3:.1f} ms",
+         "result": f"ratio {runtime['ratio']:.3f}", "goal": "<= 1.05",
+         "met": runtime["ratio"] <= 1.05},
+        {"benchmark": "compile 15 layers vs build by hand",
+         "nasc": f"{build['compile_s'] * 1e3:.1f} ms",
+         "by_hand": f"{build['handwritten_build_s'] * 1e3:.1f} ms",
+         "result": f"ratio {build['ratio']:.2f}", "goal": "<= 1.3", "met": build["ratio"] <= 1.3},
+        {"benchmark": "count 200 layers (--max-params)", "nasc": f"{count['count_s'] * 1e3:.1f} ms",
+         "by_hand": "-", "result": f"{count['count_s']:.3f} s", "goal": "< 0.2 s",
+         "met": count["count_s"] < 0.2},
     ]
-    header = ("benchmark", "nasc", "by hand", "result", "goal")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
-    result = {"runtime": runtime, "compile_15": build, "count_200": count,
-              "goals": {"runtime_ratio": 1.05, "compile_ratio": 1.3, "count_s": 0.2},
-              "torch": torch.__version__, "python": platform.python_version(),
-              "machine": platform.machine(), "threads": torch.get_num_threads(),
-              "quick": args.quick}
-    out = ROOT / "benchmarks" / "results" / "compile.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    report("compile", rows, {"runtime": runtime, "compile_15": build, "count_200": count,
+                             "torch": torch.__version__, "threads": torch.get_num_threads(),
+                             "quick": args.quick})
 
 
 if __name__ == "__main__":
