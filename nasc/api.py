@@ -7,6 +7,7 @@
     compile_cell(src, ...)        -> the cell GraphModule alone (rnn)
     compile_lm(src, vocab, ...)   -> NascLM, the word-level language model (rnn)
     compile_ir(src, ...)          -> the annotated IR Graph; allocates no weights
+    arch_hash(src, ...)           -> a WL hash of the canonical IR (no weights)
     summarize_arch(src, ...)      -> CompiledInfo without weights (table, JSON, counts)
 
 `src` is architecture text, a path to a file holding it, or an AST (`CnnArch`,
@@ -17,9 +18,11 @@ over `max_params` raises `NascError` before any weight exists.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import torch
 from torch import fx, nn
 
@@ -74,6 +77,20 @@ def summarize_arch(source: Source, space: str | Path | Space | None = None,
     """Counts, shapes and the per-layer table of `source`, without weights."""
     arch, name = load_arch(source, space)
     return summarize(arch, build_ir(arch, Options(**_shape_options(options))), name)
+
+
+def arch_hash(source: Source, space: str | Path | Space | None = None, iterations: int = 3,
+              **options: Any) -> str:
+    """A Weisfeiler-Lehman hash of the canonical IR: equal for texts meaning the same network.
+
+    Spelling, comments and layout do not change it; nor does the order of a `from`
+    list (the networks then differ only by a permutation of channels).
+    """
+    graph = compile_ir(source, space, **options).canonical()
+    with warnings.catch_warnings():  # networkx >= 3.5: "hashes for directed graphs changed"
+        warnings.simplefilter("ignore", UserWarning)
+        return str(nx.weisfeiler_lehman_graph_hash(graph, node_attr="label",
+                                                   iterations=iterations))
 
 
 def _shape_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -161,5 +178,5 @@ def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None
     return model
 
 
-__all__ = ["compile", "compile_cell", "compile_ir", "compile_lm", "load_arch",
+__all__ = ["arch_hash", "compile", "compile_cell", "compile_ir", "compile_lm", "load_arch",
            "summarize_arch"]

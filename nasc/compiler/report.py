@@ -117,7 +117,6 @@ def _cnn_rows(arch: CnnArch, graph: Graph) -> list[dict[str, Any]]:
 
 def _rnn_rows(cell: RnnCell, graph: Graph) -> list[dict[str, Any]]:
     groups = _by_layer(graph)
-    slices = {graph.attrs(s)["index"]: s for s in graph.find("slice")}
     leaf_params = graph.meta["params"] // cell.base
     rows = []
     for i, node in enumerate(cell.nodes):
@@ -127,7 +126,6 @@ def _rnn_rows(cell: RnnCell, graph: Graph) -> list[dict[str, Any]]:
                    groups[i][-1])
         if children is None:  # a leaf owns its slices of W and U
             row["params"] = row["macs"] = leaf_params
-            assert i in slices
         text = row["op"]
         if i == cell.inject.node:
             row["inject"] = f"{cell.inject.combine} {cell.inject.activation}"

@@ -110,3 +110,12 @@ def test_rnn_ir_has_fused_projections() -> None:
     assert [(m["weight"], m["features"]) for m in matmuls] == [("W", 32), ("U", 32)]
     assert len(graph.find("slice")) == 16
     assert graph.meta["params"] == 8 * 4 * (3 + 4)
+
+
+def test_arch_hash() -> None:
+    from nasc.api import arch_hash
+
+    same = arch_hash("conv 3x3 24\nconv 5x5 36 from 1  # a comment")
+    assert same == arch_hash("conv 3x3 24; conv 5x5 36 from 1")
+    assert same != arch_hash("conv 3x3 24; conv 5x5 48 from 1")
+    assert arch_hash(EXAMPLES / "nascell.arch") != arch_hash(EXAMPLES / "figure5.arch")
