@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,8 @@ def _duration(seconds: float) -> str:
               help="Total trials in the store (a resumed search counts the finished ones).")
 @click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True,
               help="reinforce: architectures per controller step (m).")
+@click.option("--controller-lr", type=click.FloatRange(min=0, min_open=True), default=6e-4,
+              show_default=True, help="reinforce: the controller's learning rate (Adam).")
 @click.option("--population", type=click.IntRange(min=2), default=16, show_default=True,
               help="evolution: population size.")
 @click.option("--tournament", type=click.IntRange(min=1), default=4, show_default=True,
@@ -106,22 +109,29 @@ def _duration(seconds: float) -> str:
 def search(**opts: Any) -> None:
     """Search the space: sample, train each child, learn from its reward.
 
-    Every trial is recorded in the SQLite --store as it happens. Ctrl-C stops
-    cleanly; the same command with --resume continues where it stopped.
+    Every trial is recorded in the SQLite --store as it happens. Ctrl-C (or
+    SIGTERM) stops cleanly; the same command with --resume continues where it
+    stopped, as it does after a crash or SIGKILL.
     """
     from nasc.runtime.search import run_search
 
     config = _config(opts)
     progress = ProgressLine(config.trials)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop: like Ctrl-C
     try:
         summary = run_search(config, opts["resume"], progress)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         progress.close()
     _print_summary(config, summary, opts["top"])
     if summary.interrupted:
         click.echo(f"nasc: interrupted; continue with the same command and --resume "
                    f"(store {config.store})", err=True)
         sys.exit(130)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _config(opts: dict[str, Any]) -> Any:
@@ -132,7 +142,8 @@ def _config(opts: dict[str, Any]) -> Any:
     if opts["executor"] == "ray" and opts["address"] is None:
         raise NascError("--executor ray needs --address HOST:PORT (or auto)")
     strategy = StrategyConfig(opts["strategy"], opts["batch"], opts["population"],
-                              opts["tournament"], opts["max_layers"], seed=opts["seed"])
+                              opts["tournament"], opts["max_layers"], seed=opts["seed"],
+                              controller_lr=opts["controller_lr"])
     train = TrainConfig(epochs=opts["epochs"], batch_size=opts["batch_size"], lr=opts["lr"],
                         hidden_size=opts["hidden_size"], max_batches=opts["max_batches"],
                         max_params=opts["max_params"], time_limit=opts["time_limit"],

@@ -33,7 +33,7 @@ import torch
 
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.mutation import mutate, parse_sample
-from nasc.controller.reinforce import Controller
+from nasc.controller.reinforce import Controller, TrainerConfig
 from nasc.controller.samples import RandomSampler, Sample
 from nasc.errors import NascError
 from nasc.runtime.store import FINISHED, Trial
@@ -59,6 +59,7 @@ class StrategyConfig:
     max_layers: int | None = 4
     max_tokens: int = 512
     seed: int = 0
+    controller_lr: float = 6e-4  # reinforce: Adam's learning rate (the paper's 0.0006)
 
 
 class Strategy:
@@ -154,7 +155,9 @@ class ReinforceStrategy(Strategy):
 
     def __init__(self, space: Any, config: StrategyConfig) -> None:
         super().__init__(space, config)
-        self.controller = Controller(self.table.space, budget=self.budget, seed=config.seed)
+        trainer = TrainerConfig(lr=config.controller_lr)
+        self.controller = Controller(self.table.space, config=trainer, budget=self.budget,
+                                     seed=config.seed)
         self.table = self.controller.table  # decision states are per table: share one
         self.step = 0  # updates done
         self.batch: dict[int, Trial | None] = {}  # trial id -> finished trial (current step)
