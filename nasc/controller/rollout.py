@@ -39,6 +39,7 @@ class Rollout:
         self.token_choices: list[torch.Tensor] = []  # (B,) per step
         self.hidden: list[torch.Tensor] = []  # (B, H) per step, for the anchor points
         self.anchors: AnchorPoints | None = None
+        self.trans: torch.Tensor | None = None
 
     def __repr__(self) -> str:
         return f"Rollout({self.n} x {self.table.space.name}, {self.budget})"
@@ -66,6 +67,10 @@ class Rollout:
             self.weight, self.biases = self.policy.head_weights()
             self.known = len(self.table.keys)
             self.rows = list(self.biases.split(1))  # (1, V) per state, for batch 1
+        if self.trans is None or self.trans.shape[0] != len(self.table.trans):
+            self.trans = torch.from_numpy(self.table.trans).to(self.device)  # shares on CPU
+        elif self.device.type != "cpu":
+            self.trans = torch.from_numpy(self.table.trans).to(self.device)
 
     def _logits(self, h: torch.Tensor, biases: torch.Tensor) -> torch.Tensor:
         """Masked logits in one addmm: (B, V)."""
@@ -77,35 +82,57 @@ class Rollout:
         return start, self.policy.zeros(self.n)
 
     def _run_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        table = self.table
+        """The batched loop; decision states stay a tensor, advanced by table lookups."""
+        table, device = self.table, self.device
         inputs, hc = self._start()
-        states = np.full(self.n, table.root(self.budget)[0], dtype=np.int64)
-        record_states, record_choices = [], []
+        states = torch.full((self.n,), table.root(self.budget)[0], dtype=torch.long,
+                            device=device)
+        script = self._script() if self.replay is not None else None
+        record: list[torch.Tensor] = []
         t = 0
-        while states.any():  # DONE_STATE is 0
-            if self.replay is not None:
-                states = np.array([s.states[t] if t < len(s) else DONE_STATE
-                                   for s in self.replay])
+        while True:
+            if script is not None:
+                states = script[0][t]
             h, hc = self.policy.lstm(inputs, hc)
             self.hidden.append(h)
-            logits = self._logits(h, self.biases.index_select(
-                0, torch.from_numpy(states).to(self.device)))
-            if self.replay is None:
+            logits = self._logits(h, self.biases.index_select(0, states))
+            if script is None:
                 tokens = torch.multinomial(torch.softmax(logits, -1), 1,
                                            generator=self.generator).squeeze(1)
             else:
-                tokens = torch.tensor([_token_at(s, t, table.V, table.vocab.end)
-                                       for s in self.replay], device=self.device)
+                tokens = script[1][t]
             self.token_logits.append(logits)
             self.token_choices.append(tokens)
-            choices = tokens.cpu().numpy()
-            record_states.append(states)
-            record_choices.append(choices)
-            states = table.fill(states, choices)  # anchor steps: any option, drawn at the end
-            self._refresh()
+            record.append(states)
+            states = self.trans[states, tokens]  # anchor steps: any option, drawn at the end
+            low, high = (int(x) for x in torch.aminmax(states))
+            if low < 0:  # transitions not built yet
+                states, high = self._build(record[-1], tokens, states)
             inputs = tokens
             t += 1
-        return np.stack(record_states, 1), np.stack(record_choices, 1)
+            if high == DONE_STATE:
+                break
+        return (torch.stack(record, 1).cpu().numpy(),
+                torch.stack(self.token_choices, 1).cpu().numpy())
+
+    def _build(self, states: torch.Tensor, tokens: torch.Tensor, nxt: torch.Tensor
+               ) -> tuple[torch.Tensor, int]:
+        built = self.table.fill(states.cpu().numpy(), tokens.cpu().numpy())
+        self._refresh()
+        return torch.from_numpy(built).to(self.device), int(built.max())
+
+    def _script(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Replay: every step's states and tokens (T, B), padded with the finished state."""
+        assert self.replay is not None
+        table = self.table
+        steps = max(len(s) for s in self.replay)
+        states = np.zeros((steps, self.n), dtype=np.int64)
+        tokens = np.full((steps, self.n), table.vocab.end, dtype=np.int64)
+        for b, sample in enumerate(self.replay):
+            states[: len(sample), b] = sample.states
+            tokens[: len(sample), b] = [c if c < table.V else table.vocab.end
+                                        for c in sample.choices]
+        return torch.from_numpy(states).to(self.device), torch.from_numpy(tokens).to(self.device)
 
     def _run_one(self) -> tuple[np.ndarray, np.ndarray]:
         """The same loop for one sample on Python scalars (batch 1 is latency-bound)."""
@@ -156,9 +183,3 @@ def categorical_stats(logits: torch.Tensor, choices: torch.Tensor
     lp = logp.gather(2, choices[..., None]).squeeze(2).sum(0)
     ent = -(logp.exp() * logp.clamp(min=-1e4)).sum(2).sum(0)  # 0 * log 0 = 0
     return lp, ent
-
-
-def _token_at(sample: Sample, t: int, vocab_size: int, end: int) -> int:
-    if t < len(sample) and sample.choices[t] < vocab_size:
-        return sample.choices[t]
-    return end
