@@ -217,10 +217,14 @@ class Store:
         return out
 
     def finished_with_canon(self, canon: str) -> Trial | None:
-        """The first finished, trained (not reused) trial of canonical form `canon`."""
+        """The first trained (not reused) trial of canonical form `canon` whose result holds
+        for any duplicate: done, or failed for a reason of the architecture itself (not a
+        dead worker or an exceeded time limit, which may go otherwise another time)."""
         row = self.conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM trials WHERE canon=? AND status IN "
-            f"('done', 'failed') AND reused_from IS NULL ORDER BY id LIMIT 1", (canon,)).fetchone()
+            f"SELECT {', '.join(_COLUMNS)} FROM trials WHERE canon=? AND reused_from IS NULL "
+            f"AND (status='done' OR (status='failed' AND error NOT LIKE 'worker process%' "
+            f"AND error NOT LIKE 'over the time limit%' AND error NOT LIKE 'ray task%')) "
+            f"ORDER BY id LIMIT 1", (canon,)).fetchone()
         return None if row is None else _trial(row)
 
     def canon_archs(self) -> dict[str, str]:

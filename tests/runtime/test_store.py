@@ -91,3 +91,14 @@ def test_hash_collision_is_settled_by_isomorphism() -> None:
 def test_invalid_text_gets_a_text_key() -> None:
     canon = Canonicalizer("cnn", OPTIONS)
     assert canon.key("conv 3x3 24 from 5").startswith("text:")
+
+
+def test_only_lasting_results_are_reused(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "s.db", {}, "")
+    a, b, c = store.add_trials([("x", "k", 0, {}), ("x", "k", 0, {}), ("y", "j", 0, {})])
+    store.finish(a, {"status": "failed", "reward": 0.0, "error": "worker process died (exit code -9)"})
+    assert store.finished_with_canon("k") is None  # a dead worker says nothing of the net
+    store.finish(b, {"status": "failed", "reward": 0.0, "error": "network has 9 parameters, over"})
+    assert store.finished_with_canon("k").id == b
+    store.finish(c, {"status": "failed", "reward": 0.0, "error": "over the time limit of 1 s"})
+    assert store.finished_with_canon("j") is None
