@@ -70,7 +70,8 @@ def _shape_flags(func: Any) -> Any:
 @_shape_flags
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--emit", type=click.Choice(EMITS),
-              help="Emit the IR, the generated Python, a torch.export program or ONNX.")
+              help="Emit the IR, a Python file defining the network, a torch.export "
+              "program or ONNX.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where --emit writes (required for exported and onnx).")
 @click.option("--graph", "graph_out", type=click.Path(dir_okay=False, path_type=Path),
@@ -116,11 +117,11 @@ def _emit(info: Any, emit: str, output: Path | None) -> str:
         text = str(info.ir) + "\n"
     else:
         from nasc.compiler import export
-        from nasc.compiler.codegen import generate
+        from nasc.compiler.codegen import generate, python_source
 
         module = generate(info.ir)
         if emit == "python":
-            text = module.code.strip("\n") + "\n"
+            text = python_source(module, str(info.arch))
         else:
             assert output is not None
             save = export.save_exported if emit == "exported" else export.save_onnx
