@@ -125,3 +125,18 @@ def test_reinforce_resumed_step_by_step_matches_one_run(tmp_path: Path) -> None:
 def test_data_and_space_kinds_must_agree(tmp_path: Path) -> None:
     with pytest.raises(NascError, match="trains rnn children but space 'cnn'"):
         run_search(replace(tiny_config(tmp_path / "s.db"), data="ptb:/tmp"))
+
+
+def test_rnn_cell_search_on_the_ptb_subset(tmp_path: Path) -> None:
+    from runtime_helpers import PTB
+
+    base = tiny_config(tmp_path / "s.db", "reinforce", trials=2, batch=2, max_batches=2)
+    config = replace(base, space="rnn", data=f"ptb:{PTB}",
+                     train=replace(base.train, hidden_size=16))
+    summary = run_search(config)
+    assert summary.counts["done"] + summary.counts["failed"] == 2
+    store = Store.open(tmp_path / "s.db")
+    for t in store.trials():
+        assert t.arch.startswith("rnn base")
+        if t.status == "done":
+            assert t.reward == pytest.approx(80.0 / t.metrics[-1]["valid_ppl"] ** 2)
