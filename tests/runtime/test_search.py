@@ -132,7 +132,7 @@ def test_rnn_cell_search_on_the_ptb_subset(tmp_path: Path) -> None:
 
     base = tiny_config(tmp_path / "s.db", "reinforce", trials=2, batch=2, max_batches=2)
     config = replace(base, space="rnn", data=f"ptb:{PTB}",
-                     train=replace(base.train, hidden_size=16))
+                     train=replace(base.train, hidden_size=16, bptt=5))
     summary = run_search(config)
     assert summary.counts["done"] + summary.counts["failed"] == 2
     store = Store.open(tmp_path / "s.db")
