@@ -2,14 +2,18 @@
 overhead per trial (store, scheduling, canonical forms, sampling, controller updates)
 against the children's training time.
 
-    python benchmarks/bench_runtime.py [--trials 24] [--epochs 3] [--overhead-epochs 10]
+    python benchmarks/bench_runtime.py [--trials 16] [--epochs 10] [--overhead-epochs 10]
+    python benchmarks/bench_runtime.py --compare reinforce.db random.db [--last 100]
 
 Throughput: the same random search (same seed, so the same children) on a local
 executor with 1 and with 2 workers; the workers are started (and their imports
 paid) before the clock starts. Overhead: a reinforce search on the inline
 executor, overhead = wall time - sum of the trials' own time (data, compile,
 train, evaluate), per trial and as a share of that trial time.
-Writes benchmarks/results/runtime.json.
+Writes benchmarks/results/runtime.json. `--compare` reads finished search stores
+(e.g. `nasc search --strategy reinforce` and `--strategy random` with the same
+budget and seed) and writes the mean reward of their last trials to
+benchmarks/results/runtime_compare.json.
 """
 
 from __future__ import annotations
@@ -66,13 +70,36 @@ def overhead(tmp: Path, trials: int, epochs: int) -> dict[str, float]:
             "overhead_share": (wall - child) / child}
 
 
+def compare(paths: list[str], last: int) -> None:
+    """Mean reward of the first and last `last` finished trials of each store."""
+    rows = []
+    for path in paths:
+        store = Store.open(path)
+        config = store.experiment()["config"]
+        finished = [t for t in store.trials() if t.status in ("done", "failed")]
+        finished.sort(key=lambda t: (t.finished or 0.0, t.id))
+        rewards = [float(t.reward or 0.0) for t in finished]
+        tail, head = rewards[-last:], rewards[:last]
+        rows.append({"store": Path(path).name, "strategy": config["strategy"]["name"],
+                     "trials": len(rewards), f"mean_first_{last}": sum(head) / len(head),
+                     f"mean_last_{last}": sum(tail) / len(tail), "best": max(rewards),
+                     "failed": sum(t.status == "failed" for t in finished)})
+        store.close()
+    report("runtime_compare", rows, {"config": config})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=24)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--compare", nargs="+", default=None, metavar="STORE")
+    parser.add_argument("--last", type=int, default=100)
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--overhead-trials", type=int, default=16)
     parser.add_argument("--overhead-epochs", type=int, default=10)
     args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.last)
+        return
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         rows = [throughput(tmp, w, args.trials, args.epochs) for w in (1, 2)]

@@ -22,7 +22,6 @@ class ProgressLine:
         self.total, self.start, self.best = total, time.monotonic(), float("-inf")
         self.tty = sys.stderr.isatty()
         self.seen = 0
-        self.first: int | None = None
 
     def __repr__(self) -> str:
         return f"ProgressLine({self.seen}/{self.total})"
@@ -30,8 +29,6 @@ class ProgressLine:
     def __call__(self, event: dict[str, Any]) -> None:
         counts, trial = event["counts"], event["trial"]
         finished = counts["done"] + counts["failed"]
-        if self.first is None:
-            self.first = finished - 1
         if trial.status == "done":
             self.best = max(self.best, float(trial.reward or 0.0))
         self.seen += 1
