@@ -29,7 +29,7 @@ GOALS = {1: 1.10, 64: 1.20}
 
 
 def _time_pair(policy: Policy, batch: int, budget: Budget, gen: torch.Generator
-               ) -> tuple[float, float, int, int]:
+               ) -> tuple[float, float, int, int, float]:
     """One constrained batch, then the unconstrained LSTM for as many steps."""
     start = time.perf_counter()
     out = policy.sample(batch, budget, generator=gen)
@@ -38,7 +38,11 @@ def _time_pair(policy: Policy, batch: int, budget: Budget, gen: torch.Generator
     start = time.perf_counter()
     policy.sample_free(batch, steps, generator=gen)
     free = time.perf_counter() - start
-    return constrained, free, steps, len(out.samples)
+    start = time.perf_counter()
+    texts = [s.text for s in out.samples]  # rendered lazily: timed on its own
+    render = time.perf_counter() - start
+    assert all(texts)
+    return constrained, free, steps, len(out.samples), render
 
 
 def measure(policy: Policy, batch: int, rounds: int, budget: Budget) -> dict:
@@ -58,6 +62,8 @@ def measure(policy: Policy, batch: int, rounds: int, budget: Budget) -> dict:
         "unconstrained_archs_per_s": archs / free,
         "us_per_step_constrained": 1e6 * constrained / sum(p[2] for p in pairs),
         "us_per_step_unconstrained": 1e6 * free / sum(p[2] for p in pairs),
+        "render_us_per_arch": 1e6 * sum(p[4] for p in pairs) / archs,
+        "constrained_archs_per_s_with_text": archs / (constrained + sum(p[4] for p in pairs)),
     }
 
 
@@ -82,12 +88,14 @@ def main() -> None:
     print(f"cnn, {args.layers} layers, 2x35 LSTM, 1 thread, table warm-up {warmup:.2f} s "
           f"({len(table.keys)} decision states)")
     print(f"{'batch':>5} {'steps':>6} {'constr us/step':>15} {'free us/step':>13} "
-          f"{'ratio':>6} {'median':>6} {'goal':>5} {'archs/s constr':>15} {'archs/s free':>13}")
+          f"{'ratio':>6} {'median':>6} {'goal':>5} {'archs/s constr':>15} {'archs/s free':>13} "
+          f"{'text us/arch':>12}")
     for r in rows:
         print(f"{r['batch']:>5} {r['steps_per_batch']:>6.1f} "
               f"{r['us_per_step_constrained']:>15.1f} {r['us_per_step_unconstrained']:>13.1f} "
               f"{r['ratio']:>6.3f} {r['median_round_ratio']:>6.3f} {r['goal']:>5.2f} "
-              f"{r['constrained_archs_per_s']:>15.1f} {r['unconstrained_archs_per_s']:>13.1f}")
+              f"{r['constrained_archs_per_s']:>15.1f} {r['unconstrained_archs_per_s']:>13.1f} "
+              f"{r['render_us_per_arch']:>12.1f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "benchmark": "sampling", "space": "cnn", "layers": args.layers,

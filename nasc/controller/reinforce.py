@@ -24,7 +24,7 @@ from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.policy import Policy, PolicyConfig, SampleBatch
 from nasc.controller.samples import Sample
 from nasc.errors import NascError
-from nasc.grammar import Space
+from nasc.grammar import BUILTIN_DIR, Space, builtin_names
 
 FORMAT = "nasc-controller-1"
 
@@ -132,7 +132,7 @@ class Controller:
         """Write the controller's state (weights, optimiser, baseline, schedule)."""
         torch.save({
             "format": FORMAT,
-            "space": self.table.space.name,
+            "space": _space_spec(self.table.space),
             "vocab": self.table.vocab.names(),
             "policy_config": asdict(self.policy_config),
             "config": asdict(self.config),
@@ -168,3 +168,9 @@ class Controller:
         ctl.baseline = state["baseline"]
         ctl.samples_seen = state["samples_seen"]
         return ctl
+
+
+def _space_spec(space: Space) -> str:
+    """How to load the space again: a built-in name, or the grammar's path."""
+    return space.name if space.name in builtin_names() and space.path.parent == BUILTIN_DIR \
+        else str(space.path)

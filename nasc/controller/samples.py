@@ -101,6 +101,8 @@ class Renderer:
         self.glue: dict[tuple[str, str], bool] = {}
         anchor = table.vocab.anchor
         self.comma = (literals(table.space.terminals[anchor.comma]) or (",",))[0] if anchor else ","
+        self.keyword = table.vocab.tokens[table.vocab.by_terminal[anchor.keyword][0]].text \
+            if anchor else "from"
 
     def __repr__(self) -> str:
         return f"Renderer({self.table.space.name}, {len(self.fragments)} fragments)"
@@ -118,28 +120,27 @@ class Renderer:
 
     def text(self, budget: Budget, states: tuple[int, ...], choices: tuple[int, ...],
              anchors: tuple[tuple[int, ...], ...]) -> str:
-        table = self.table
+        table, fragments, glue = self.table, self.fragments, self.glue
         _, prefix = table.root(budget)
-        parts: list[str] = []
-        last = ""
         first = self._fragment(words_of(table, prefix, ()))
-        pieces = [first] if first else []
+        parts: list[str] = [first[1]] if first else []
+        last = first[2] if first else ""
+        none = table.NONE
         for state, choice, inputs in zip(states, choices, anchors, strict=True):
             if inputs:  # `from 1,2` then what the layer-ending token emits
-                words = words_of(table, (-1,), inputs)
-                pieces.append((words[0], render(words), words[-1]))
-                choice = table.NONE
-            piece = self.fragment(state, choice)
-            if piece is not None:
-                pieces.append(piece)
-        for head, body, tail in pieces:
-            if parts:
-                glued = self.glue.get((last, head))
-                if glued is None:
-                    glued = self.glue[(last, head)] = render([last, head]) == last + head
-                parts.append(body if glued else " " + body)
-            else:
-                parts.append(body)
+                numbers = self.comma.join(map(str, inputs))
+                parts.append(f" {self.keyword} {numbers}" if parts else f"{self.keyword} {numbers}")
+                last, choice = numbers, none
+            piece = fragments.get((state, choice), False)
+            if piece is False:
+                piece = self.fragment(state, choice)
+            if piece is None:
+                continue
+            head, body, tail = piece  # type: ignore[misc]
+            glued = glue.get((last, head))
+            if glued is None:
+                glued = glue[(last, head)] = not parts or render([last, head]) == last + head
+            parts.append(body if glued else " " + body)
             last = tail
         return "".join(parts)
 

@@ -127,14 +127,14 @@ def _hub_score(text: str) -> float:
 
 
 def test_controller_learns_target_connectivity() -> None:
-    config = TrainerConfig(lr=0.01, entropy_weight=0.01)
-    ctl = Controller("cnn", config=config, budget=Budget(4, None, 4), seed=0)
+    config = TrainerConfig(lr=0.01, entropy_weight=0.02, baseline_decay=0.9)
+    ctl = Controller("cnn", config=config, budget=Budget(5, None, 5), seed=0)
     for _ in range(60):
         batch = ctl.sample(16)
         ctl.update(batch.samples, [_hub_score(s.text) for s in batch.samples])
     learned = np.mean([_hub_score(s.text) for s in ctl.sample(200).samples])
     chance = np.mean([_hub_score(s.text) for s in
-                      RandomSampler(ctl.table, Budget(4, None, 4), seed=0).sample(400)])
+                      RandomSampler(ctl.table, Budget(5, None, 5), seed=0).sample(400)])
     assert learned >= 0.9
     assert abs(chance - 0.5) < 0.05
 
