@@ -57,7 +57,7 @@ def _stop(head: subprocess.Popen[bytes]) -> None:
         os.killpg(head.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 2
     while time.monotonic() < deadline and _session(head.pid):
         time.sleep(0.2)
     for pid in _session(head.pid):
@@ -68,7 +68,7 @@ def _stop(head: subprocess.Popen[bytes]) -> None:
     head.wait(10)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[list[str]]:
     """Yields the `ip netns exec NAME` prefix of a namespace running a Ray head."""
     reason = _netns_available()
@@ -142,3 +142,27 @@ def test_ray_needs_an_address(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "--executor ray needs --address" in result.output
     assert not (tmp_path / "s.db").exists()
+
+
+DRIVER = """
+import sys
+from dataclasses import replace
+sys.path.insert(0, {helpers!r})
+from runtime_helpers import tiny_config
+from nasc.runtime.search import run_search
+config = replace(tiny_config({store!r}, "random", trials=2, executor="ray", max_layers=3),
+                 address="127.0.0.1:{port}", faults={{1: "kill", 2: "raise"}})
+print(run_search(config).counts)
+"""
+
+
+def test_ray_task_failures_are_failed_trials(ray_cluster: list[str], tmp_path: Path) -> None:
+    store = tmp_path / "faults.db"
+    script = DRIVER.format(helpers=str(Path(__file__).parent), store=str(store), port=PORT)
+    run = subprocess.run(ray_cluster + [sys.executable, "-c", script], capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    trials = Store.open(store).trials()
+    assert [t.status for t in trials] == ["failed", "failed"]
+    assert trials[0].error.startswith("ray task failed")
+    assert "RuntimeError: injected fault" in trials[1].error
