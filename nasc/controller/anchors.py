@@ -118,8 +118,8 @@ class AnchorPoints:
         """Each anchor step's class (how many inputs) and bit set of inputs."""
         table = self.table
         weights = (1 << earlier.astype(np.int64))  # bit j for an input from layer j + 1
-        codes = np.zeros((self.rollout.n, width), dtype=np.int64)
-        np.add.at(codes, (slice(None), later), drawn * weights)  # (B, L): a set per layer
+        layer_of_pair = (later[:, None] == np.arange(width)).astype(np.int64)  # (P, L)
+        codes = (drawn * weights) @ layer_of_pair  # (B, L): the set of inputs of each layer
         chosen = codes[self.rows, self.slots]
         counts = np.zeros_like(chosen)
         for j in range(width):

@@ -104,6 +104,7 @@ class Rollout:
             self.token_logits.append(logits)
             self.token_choices.append(tokens)
             record.append(states)
+            assert self.trans is not None
             states = self.trans[states, tokens]  # anchor steps: any option, drawn at the end
             low, high = (int(x) for x in torch.aminmax(states))
             if low < 0:  # transitions not built yet
@@ -151,7 +152,7 @@ class Rollout:
                 logits = self._logits(h, self.rows[state])
                 inputs = torch.multinomial(torch.softmax(logits, -1), 1,
                                            generator=self.generator)[0]
-                choice = inputs.item()
+                choice = int(inputs.item())
                 self.token_logits.append(logits)
                 self.token_choices.append(inputs)
             record_states.append(state)

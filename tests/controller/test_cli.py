@@ -92,3 +92,16 @@ def test_check_space_unreadable_grammar(tmp_path: Path) -> None:
     broken.write_text("start: (\n")
     code, _, err = _run("check-space", str(broken))
     assert code == 1 and err.startswith("nasc: error:")
+
+
+def test_nasc_validate_accepts_every_sampled_line(tmp_path: Path) -> None:
+    for space in ("cnn", "rnn"):
+        code, out, _ = _run("sample", "--space", space, "-n", "25", "--seed", "11")
+        assert code == 0
+        files = []
+        for k, line in enumerate(out.splitlines()):
+            path = tmp_path / f"{space}{k}.arch"
+            path.write_text(line + "\n")
+            files.append(str(path))
+        code, out, err = _run("validate", "--space", space, *files)
+        assert code == 0, out + err
