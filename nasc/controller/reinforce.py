@@ -73,11 +73,12 @@ class Controller:
     device: str | torch.device = "cpu"
 
     def __post_init__(self) -> None:
-        if self.seed is not None:
-            torch.manual_seed(self.seed)
         self.table = DecisionTable(self.space)
         self.space = self.table.space
-        self.policy = Policy(self.table, self.policy_config).to(self.device)
+        with torch.random.fork_rng(devices=[]):  # seeding leaves the global RNG alone
+            if self.seed is not None:
+                torch.manual_seed(self.seed)
+            self.policy = Policy(self.table, self.policy_config).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr)
         self.baseline: float | None = None
         self.samples_seen = 0

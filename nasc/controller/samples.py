@@ -38,6 +38,16 @@ class Sample:
     def __len__(self) -> int:
         return len(self.choices)
 
+    def __getstate__(self) -> dict:
+        """Pickled without the decision table (for other processes): keeps the text."""
+        state = dict(self.__dict__)
+        state["text"] = self.text
+        state["table"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     @cached_property
     def anchors(self) -> tuple[tuple[int, ...], ...]:
         """Per step, the earlier layers (1-based) chosen as inputs; () if none."""

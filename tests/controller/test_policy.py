@@ -182,3 +182,13 @@ def test_load_refuses_other_files_and_spaces(tmp_path: Path) -> None:
     Controller("cnn", seed=0).save(path)
     with pytest.raises(NascError, match="vocabulary"):
         Controller.load(path, space="rnn")
+
+
+def test_controller_seed_is_reproducible_and_leaves_global_rng_alone() -> None:
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = Controller("cnn", budget=Budget(3), seed=5)
+    assert torch.equal(torch.rand(1), before)
+    second = Controller("cnn", budget=Budget(3), seed=5)
+    assert [s.text for s in first.sample(4).samples] == [s.text for s in second.sample(4).samples]

@@ -104,3 +104,14 @@ def test_samples_compile() -> None:
     table = DecisionTable("rnn")
     for sample in RandomSampler(table, Budget(), seed=0).sample(12):
         api.compile_ir(sample.text, table.space)
+
+
+def test_samples_pickle_without_their_table() -> None:
+    import pickle
+
+    table = DecisionTable("cnn")
+    for sample in RandomSampler(table, Budget(5), seed=2).sample(5):
+        data = pickle.dumps(sample)
+        assert len(data) < 4096
+        again = pickle.loads(data)
+        assert again == sample and again.text == sample.text and again.anchors == sample.anchors
