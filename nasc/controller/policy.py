@@ -66,6 +66,7 @@ class Policy(nn.Module):
         with torch.no_grad():
             self.embed.weight[self.start_id].zero_()
         self._mask: torch.Tensor | None = None
+        self._head: tuple[tuple[int, int, int], tuple] | None = None  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         c = self.config
@@ -91,14 +92,23 @@ class Policy(nn.Module):
         return [(torch.zeros(n, h, device=self.device), torch.zeros(n, h, device=self.device))
                 for _ in self.cells]
 
-    def head_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The output layer as an (H, V) matrix, and per decision state its biases (S, V).
+    def head_weights(self) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """The output layer as an (H, V) matrix, per decision state its biases (S, V),
+        and those biases as (1, V) rows.
 
         A state's bias is the output bias plus 0 for valid tokens and -inf for the
         others (only the end token where the state is not a token step), so one
-        addmm gives the masked logits.
+        addmm gives the masked logits. Cached while gradients are off and the
+        weights and the table are unchanged.
         """
-        return self.out.weight.t(), self.mask_table().to(self.device) + self.out.bias
+        key = (len(self.table.keys), self.out.bias._version, self.out.weight._version)
+        if torch.is_grad_enabled() or self._head is None or self._head[0] != key:
+            biases = self.mask_table().to(self.device) + self.out.bias
+            head = (self.out.weight.t(), biases, list(biases.split(1)))
+            if torch.is_grad_enabled():
+                return head
+            self._head = (key, head)
+        return self._head[1]
 
     def mask_table(self) -> torch.Tensor:
         """Per decision state, 0 for valid tokens and -inf otherwise: (states, V)."""

@@ -64,9 +64,8 @@ class Rollout:
     def _refresh(self) -> None:
         """New decision states were built: extend the per-state biases."""
         if len(self.table.keys) != self.known:
-            self.weight, self.biases = self.policy.head_weights()
+            self.weight, self.biases, self.rows = self.policy.head_weights()
             self.known = len(self.table.keys)
-            self.rows = list(self.biases.split(1))  # (1, V) per state, for batch 1
         if self.trans is None or self.trans.shape[0] != len(self.table.trans):
             self.trans = torch.from_numpy(self.table.trans).to(self.device)  # shares on CPU
         elif self.device.type != "cpu":
