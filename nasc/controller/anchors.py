@@ -81,8 +81,9 @@ class AnchorPoints:
         i = torch.from_numpy(later).to(rollout.device)
         j = torch.from_numpy(earlier).to(rollout.device)
         v = policy.v.weight[0]  # (A,)
-        scores = torch.sigmoid(keys.index_select(1, j) + query.index_select(1, i)) @ (2 * v)
-        scores = scores - v.sum()  # (B, P)
+        pairs = keys.index_select(1, j)  # (B, P, A), then in place: fewer large buffers
+        pairs.add_(query.index_select(1, i)).sigmoid_()
+        scores = pairs @ (2 * v) - v.sum()  # (B, P)
         return scores / rollout.temperature if rollout.temperature != 1.0 else scores
 
     def _options(self, width: int) -> tuple[np.ndarray, np.ndarray]:

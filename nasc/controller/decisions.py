@@ -10,7 +10,7 @@ in numpy arrays so a batch of samples advances with a few array lookups:
     kind[d]          TOKEN, ANCHOR or DONE
     mask[d, v]       token v is valid in d (exact, and completable within budget)
     anchor_ok[d, k]  anchor choice NONE + k is valid in d
-    trans[d, c]      the next decision state after choice c (-1: not built yet)
+    trans[d, c]      the next decision state after choice c (UNBUILT: not built yet)
 
 Choices are token ids 0..V-1 (at an anchor step, the end token stands for "any
 option": the inputs never change the next state), then for an anchor step NONE or
@@ -36,6 +36,7 @@ from nasc.grammar import Space
 TOKEN, ANCHOR, DONE = 0, 1, 2
 MAX_CLASSES = 4  # anchor choices: no inputs, or 1, 2, .. inputs (lists that parse alike merge)
 DONE_STATE = 0
+UNBUILT = np.iinfo(np.int64).max  # a transition not built yet (above every state)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class DecisionTable:
         self.mask = np.zeros((cap, self.V), dtype=bool)
         self.mask[DONE_STATE, self.vocab.end] = True
         self.anchor_ok = np.zeros((cap, MAX_CLASSES + 1), dtype=bool)
-        self.trans = np.full((cap, self.C), -1, dtype=np.int64)
+        self.trans = np.full((cap, self.C), UNBUILT, dtype=np.int64)
         self.trans[DONE_STATE, :] = DONE_STATE
 
     def __repr__(self) -> str:
@@ -133,8 +134,8 @@ class DecisionTable:
     def fill(self, states: np.ndarray, choices: np.ndarray) -> np.ndarray:
         """Vectorised `trans[states, choices]`, building missing transitions."""
         out = self.trans[states, choices]
-        if out.min() < 0:
-            for i in np.flatnonzero(out < 0):
+        if out.max() == UNBUILT:
+            for i in np.flatnonzero(out == UNBUILT):
                 out[i] = self.step(int(states[i]), int(choices[i])).target
         return out
 
@@ -298,7 +299,7 @@ class DecisionTable:
         self.default = bigger(self.default, self.vocab.end)
         self.mask = bigger(self.mask, False)
         self.anchor_ok = bigger(self.anchor_ok, False)
-        self.trans = bigger(self.trans, -1)
+        self.trans = bigger(self.trans, UNBUILT)
 
     def _resolve(self, key: Key, emitted: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         """Follow forced tokens from `key` to a decision state: (state, tokens emitted)."""

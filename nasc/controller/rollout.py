@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from nasc.controller.anchors import AnchorPoints
-from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget
+from nasc.controller.decisions import ANCHOR, DONE_STATE, UNBUILT, Budget
 from nasc.controller.samples import Sample
 
 if TYPE_CHECKING:
@@ -81,20 +81,27 @@ class Rollout:
         return start, self.policy.zeros(self.n)
 
     def _run_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        """The batched loop; decision states stay a tensor, advanced by table lookups."""
+        """The batched loop; decision states stay a tensor, advanced by table lookups.
+
+        On CPU the "all finished?" test (a device sync) runs every few steps, and a
+        transition not built yet is caught when its state id fails to index; finished
+        samples just keep choosing the end token.
+        """
         table, device = self.table, self.device
         inputs, hc = self._start()
         states = torch.full((self.n,), table.root(self.budget)[0], dtype=torch.long,
                             device=device)
         script = self._script() if self.replay is not None else None
+        check = 4 if device.type == "cpu" and script is None else 1
         record: list[torch.Tensor] = []
         t = 0
-        while True:
+        while script is None or t < script[0].shape[0]:
             if script is not None:
                 states = script[0][t]
+            rows = self._rows(states, record)
             h, hc = self.policy.lstm(inputs, hc)
             self.hidden.append(h)
-            logits = self._logits(h, self.biases.index_select(0, states))
+            logits = self._logits(h, rows)
             if script is None:
                 tokens = torch.multinomial(torch.softmax(logits, -1), 1,
                                            generator=self.generator).squeeze(1)
@@ -105,18 +112,30 @@ class Rollout:
             record.append(states)
             assert self.trans is not None
             states = self.trans[states, tokens]  # anchor steps: any option, drawn at the end
-            low, high = (int(x) for x in torch.aminmax(states))
-            if low < 0:  # transitions not built yet
-                states, high = self._build(record[-1], tokens, states)
             inputs = tokens
             t += 1
-            if high == DONE_STATE:
-                break
+            if script is None and t % check == 0:
+                high = int(states.max())
+                if high == UNBUILT:  # transitions not built yet
+                    states, high = self._build(record[-1], tokens)
+                if high == DONE_STATE:
+                    break
         return (torch.stack(record, 1).cpu().numpy(),
                 torch.stack(self.token_choices, 1).cpu().numpy())
 
-    def _build(self, states: torch.Tensor, tokens: torch.Tensor, nxt: torch.Tensor
-               ) -> tuple[torch.Tensor, int]:
+    def _rows(self, states: torch.Tensor, record: list[torch.Tensor]) -> torch.Tensor:
+        """Each row's masked output bias; builds transitions met for the first time."""
+        if self.device.type == "cpu":
+            try:
+                return self.biases.index_select(0, states)
+            except (IndexError, RuntimeError):  # an UNBUILT state id
+                pass
+        elif int(states.max()) != UNBUILT:
+            return self.biases.index_select(0, states)
+        states.copy_(self._build(record[-1], self.token_choices[-1])[0])
+        return self.biases.index_select(0, states)
+
+    def _build(self, states: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, int]:
         built = self.table.fill(states.cpu().numpy(), tokens.cpu().numpy())
         self._refresh()
         return torch.from_numpy(built).to(self.device), int(built.max())
