@@ -3,12 +3,13 @@
     python benchmarks/bench_sampling.py [--archs-b1 150] [--batches-b64 20] [--layers 15]
 
 The constrained controller samples complete `cnn` architectures of exactly
-`--layers` layers (masks, forced tokens, anchor attention, rendering the text);
-the unconstrained run is the same LSTM drawing the same number of steps from an
-unmasked softmax. Both run interleaved, on one thread, after a warm-up that
-builds the decision table. Goals: constrained / unconstrained <= 1.10 at
-batch 1 and <= 1.20 at batch 64. Prints a table and writes
-benchmarks/results/sampling.json.
+`--layers` layers (masks, forced tokens, anchor attention, decision records;
+the text is rendered lazily and timed separately); the unconstrained run is the
+same LSTM drawing the same number of steps from an unmasked softmax. `rnn` rows
+(no anchor points) show the masking overhead alone. Both run interleaved, on
+one thread, after a warm-up that builds the decision tables. Goals:
+constrained / unconstrained <= 1.10 at batch 1 and <= 1.20 at batch 64. Prints
+a table and writes benchmarks/results/sampling.json.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _time_pair(policy: Policy, batch: int, budget: Budget, gen: torch.Generator
     return constrained, free, steps, len(out.samples), render
 
 
-def measure(policy: Policy, batch: int, rounds: int, budget: Budget) -> dict:
+def measure(policy: Policy, batch: int, rounds: int, budget: Budget, space: str = "cnn") -> dict:
     gen = torch.Generator().manual_seed(0)
     pairs = [_time_pair(policy, batch, budget, gen) for _ in range(rounds)]
     constrained = sum(p[0] for p in pairs)
@@ -53,7 +54,7 @@ def measure(policy: Policy, batch: int, rounds: int, budget: Budget) -> dict:
     archs = sum(p[3] for p in pairs)
     ratio = constrained / free
     return {
-        "batch": batch, "rounds": rounds, "archs": archs,
+        "space": space, "batch": batch, "rounds": rounds, "archs": archs,
         "steps_per_batch": statistics.mean(p[2] for p in pairs),
         "constrained_s": constrained, "unconstrained_s": free,
         "ratio": ratio, "median_round_ratio": statistics.median(p[0] / p[1] for p in pairs),
@@ -78,20 +79,24 @@ def main() -> None:
     table = DecisionTable("cnn")
     policy = Policy(table)
     budget = Budget(args.layers, None, args.layers)
+    rnn = Policy(DecisionTable("rnn"))  # no anchor points: the masking overhead alone
     with torch.no_grad():
         start = time.perf_counter()
         for _ in range(5):
             policy.sample(64, budget)  # builds the decision table lazily
+            rnn.sample(64, Budget())
         warmup = time.perf_counter() - start
         rows = [measure(policy, 1, args.archs_b1, budget),
-                measure(policy, 64, args.batches_b64, budget)]
-    print(f"cnn, {args.layers} layers, 2x35 LSTM, 1 thread, table warm-up {warmup:.2f} s "
-          f"({len(table.keys)} decision states)")
-    print(f"{'batch':>5} {'steps':>6} {'constr us/step':>15} {'free us/step':>13} "
+                measure(policy, 64, args.batches_b64, budget),
+                measure(rnn, 1, args.archs_b1, Budget(), "rnn"),
+                measure(rnn, 64, args.batches_b64, Budget(), "rnn")]
+    print(f"cnn: {args.layers} layers; rnn: cells of 3 or 15 nodes. 2x35 LSTM, 1 thread, "
+          f"table warm-up {warmup:.2f} s ({len(table.keys)} cnn decision states)")
+    print(f"{'space':>5} {'batch':>5} {'steps':>6} {'constr us/step':>15} {'free us/step':>13} "
           f"{'ratio':>6} {'median':>6} {'goal':>5} {'archs/s constr':>15} {'archs/s free':>13} "
           f"{'text us/arch':>12}")
     for r in rows:
-        print(f"{r['batch']:>5} {r['steps_per_batch']:>6.1f} "
+        print(f"{r['space']:>5} {r['batch']:>5} {r['steps_per_batch']:>6.1f} "
               f"{r['us_per_step_constrained']:>15.1f} {r['us_per_step_unconstrained']:>13.1f} "
               f"{r['ratio']:>6.3f} {r['median_round_ratio']:>6.3f} {r['goal']:>5.2f} "
               f"{r['constrained_archs_per_s']:>15.1f} {r['unconstrained_archs_per_s']:>13.1f} "
