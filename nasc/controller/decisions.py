@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nasc.controller.cycles import any_recursion, repeating_rules, written_in
 from nasc.controller.lr import END, LRTables, Stack
 from nasc.controller.vocab import Vocabulary, load_grammar
 from nasc.errors import NascError
@@ -118,9 +119,21 @@ class DecisionTable:
                                 f"string of {self.space.name} has {need:g} tokens")
             if budget.max_layers is not None and layers > budget.max_layers:
                 raise NascError(f"layer budget {budget.max_layers} is too small")
+            self._check_bounded(budget)
             key = Key(start, 0, 0, False, None, budget)
             self.roots[budget] = self._resolve(key, ())
         return self.roots[budget]
+
+    def _check_bounded(self, budget: Budget) -> None:
+        """Refuse a budget under which strings could grow without end."""
+        if budget.max_tokens is not None:
+            return
+        free = repeating_rules(self.lr)
+        if free or (budget.max_layers is None and any_recursion(self.lr)):
+            what = "layers" if not free else "rule " + ", ".join(
+                sorted({written_in(str(r)) for r in free}))
+            raise NascError(f"{self.space.name}: {what} can repeat without end: give a token "
+                            f"budget (max_tokens){'' if free else ' or a layer budget'}")
 
     def step(self, state: int, choice: int) -> Step:
         """The transition for `choice` in `state` (built on first use)."""

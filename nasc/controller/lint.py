@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
+from nasc.controller.cycles import repeating_rules, written_in
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lr import END, LRTables
 from nasc.controller.samples import RandomSampler
@@ -114,42 +112,10 @@ def _unreachable(space: Space, tables: LRTables, report: Report) -> None:
 
 def _zero_cost_cycles(tables: LRTables, report: Report) -> None:
     """Recursion that adds no `layer`: only a token budget bounds it."""
-    graph = nx.DiGraph()
-    skip = _descendants(tables, "inputs")
-    for rule in tables.rules:
-        origin = rule.origin.name
-        if origin in tables.layer_origins or origin in skip:
-            continue
-        names = [s.name for s in rule.expansion]
-        for k, sym in enumerate(rule.expansion):
-            if sym.is_term:
-                continue
-            others = names[:k] + names[k + 1:]
-            if sum(tables.min_layers.get(o, 0) for o in others) == 0:
-                graph.add_edge(origin, sym.name)
-    named: set[str] = set()
-    for component in nx.strongly_connected_components(graph):
-        if len(component) > 1 or any(graph.has_edge(r, r) for r in component):
-            named |= {_written_in(str(r)) for r in component}
+    named = {written_in(rule) for rule in repeating_rules(tables)}
     if named:
         report.add("warning", f"rule {', '.join(sorted(named))} can repeat without adding a "
                               "layer: sampling needs a token budget (--max-tokens)")
-
-
-def _written_in(rule: str) -> str:
-    """`__start_plus_0` -> `start`: the rule a Lark repetition helper comes from."""
-    found = re.match(r"^__(.+?)_(star|plus)_\d+$", rule)
-    return local_name(found[1] if found else rule)
-
-
-def _descendants(tables: LRTables, rule_name: str) -> set[str]:
-    graph = nx.DiGraph()
-    for rule in tables.rules:
-        for sym in rule.expansion:
-            if not sym.is_term:
-                graph.add_edge(rule.origin.name, sym.name)
-    roots = [n for n in graph if local_name(str(n)) == rule_name]
-    return {d for r in roots for d in nx.descendants(graph, r)} | set(roots)
 
 
 def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: int,

@@ -136,3 +136,13 @@ def test_budget_too_small_is_a_clear_error() -> None:
     table = DecisionTable(str(ROOT / "examples/nested.lark"))
     with pytest.raises(NascError, match="token budget 0"):
         table.root(Budget(max_tokens=0))
+
+
+@pytest.mark.parametrize("space,budget,message", [
+    ("cnn", Budget(), "layer budget"),
+    (str(ROOT / "examples/nested.lark"), Budget(max_layers=5), "rule block, start"),
+])
+def test_unbounded_budgets_are_refused(space: str, budget: Budget, message: str) -> None:
+    with pytest.raises(NascError, match=message):
+        DecisionTable(space).root(budget)
+    assert DecisionTable("rnn").root(Budget())  # a finite space needs no budget

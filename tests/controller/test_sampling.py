@@ -115,3 +115,14 @@ def test_samples_pickle_without_their_table() -> None:
         assert len(data) < 4096
         again = pickle.loads(data)
         assert again == sample and again.text == sample.text and again.anchors == sample.anchors
+
+
+def test_fast_text_matches_the_reference_rendering() -> None:
+    from nasc.controller.samples import text_of
+
+    for space, budget in (("cnn", Budget(8)), ("rnn", Budget()), (NESTED, Budget(None, 20))):
+        table = DecisionTable(space)
+        with torch.no_grad():
+            samples = Policy(table).sample(40, budget).samples
+        for s in samples:
+            assert s.text == text_of(table, budget, s.states, s.choices, s.anchors)
