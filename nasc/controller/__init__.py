@@ -11,7 +11,7 @@
 from nasc.controller.counting import UniformSampler, count
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lint import check_space
-from nasc.controller.mutation import mutate, parse_sample
+from nasc.controller.mutation import mutate, mutate_text, parse_sample
 from nasc.controller.policy import Policy, PolicyConfig, SampleBatch
 from nasc.controller.reinforce import Controller, Curriculum, TrainerConfig
 from nasc.controller.samples import RandomSampler, Sample
@@ -20,5 +20,5 @@ from nasc.controller.vocab import load_grammar
 __all__ = [
     "Budget", "Controller", "Curriculum", "DecisionTable", "Policy", "PolicyConfig",
     "RandomSampler", "Sample", "SampleBatch", "TrainerConfig", "UniformSampler",
-    "check_space", "count", "load_grammar", "mutate", "parse_sample",
+    "check_space", "count", "load_grammar", "mutate", "mutate_text", "parse_sample",
 ]

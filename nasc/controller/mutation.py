@@ -2,6 +2,7 @@
 
     parse_sample(table, text, budget)  a valid string -> its decision record (seeding)
     mutate(table, sample, rng)         change one decision, repair the rest: still valid
+    mutate_text(table, text, budget, rng)   the same on text
 
 Repair replays the parent's later decisions where they are still valid (an
 anchor list keeps the inputs that still exist), skips one that no longer fits,
@@ -159,6 +160,11 @@ def mutate(table: DecisionTable, sample: Sample, rng: random.Random) -> Sample:
         anchors.append(inputs)
         state = table.step(state, choice).target
     return make_sample(table, sample.budget, tuple(states), tuple(choices), tuple(anchors))
+
+
+def mutate_text(table: DecisionTable, text: str, budget: Budget, rng: random.Random) -> str:
+    """`mutate` on architecture text: the child's text (valid, within `budget`)."""
+    return mutate(table, parse_sample(table, text, budget), rng).text
 
 
 def _alternatives(table: DecisionTable, state: int) -> bool:

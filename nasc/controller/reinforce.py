@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from nasc.controller.decisions import Budget, DecisionTable
+from nasc.controller.mutation import parse_sample
 from nasc.controller.policy import Policy, PolicyConfig, SampleBatch
 from nasc.controller.samples import Sample
 from nasc.errors import NascError
@@ -107,6 +108,10 @@ class Controller:
             batch = self.policy.sample(n, chosen, temp, self.generator)
         self.samples_seen += n
         return batch
+
+    def parse(self, text: str, budget: Budget | None = None) -> Sample:
+        """An existing architecture as a sample of this controller (to seed or to train on)."""
+        return parse_sample(self.table, text, budget or self.current_budget())
 
     def update(self, samples: list[Sample], rewards: list[float] | torch.Tensor) -> dict:
         """One REINFORCE step on (samples, rewards); returns loss and statistics."""

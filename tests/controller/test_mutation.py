@@ -71,3 +71,13 @@ def test_seeding_from_hand_written_files() -> None:
 def test_parse_sample_errors(text: str, message: str) -> None:
     with pytest.raises(NascError, match=message):
         parse_sample(DecisionTable("cnn"), text, Budget(2))
+
+
+def test_mutate_text() -> None:
+    from nasc.controller import mutate_text
+
+    table = DecisionTable("rnn")
+    text = (ROOT / "examples/figure5.arch").read_text()
+    child = mutate_text(table, text, Budget(), random.Random(0))
+    assert child != str(parse(text, "rnn").arch)
+    parse(child, "rnn")

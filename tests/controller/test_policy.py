@@ -192,3 +192,13 @@ def test_controller_seed_is_reproducible_and_leaves_global_rng_alone() -> None:
     assert torch.equal(torch.rand(1), before)
     second = Controller("cnn", budget=Budget(3), seed=5)
     assert [s.text for s in first.sample(4).samples] == [s.text for s in second.sample(4).samples]
+
+
+def test_controller_trains_on_seeded_architectures() -> None:
+    ctl = Controller("cnn", budget=Budget(6), seed=0)
+    seeds = [ctl.parse("conv 3x3 36; conv 5x5 48 from 1"), ctl.parse("maxpool 3x3 stride 2")]
+    before = ctl.policy.replay(seeds).log_prob.detach()
+    for _ in range(5):
+        ctl.update(seeds, [1.0, 0.0])
+    after = ctl.policy.replay(seeds).log_prob.detach()
+    assert after[0] > before[0] and after[1] < before[1]
