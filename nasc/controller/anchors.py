@@ -118,13 +118,15 @@ class AnchorPoints:
                 earlier: np.ndarray) -> None:
         """Each anchor step's class (how many inputs) and bit set of inputs."""
         table = self.table
-        weights = (1 << earlier.astype(np.int64))  # bit j for an input from layer j + 1
         layer_of_pair = (later[:, None] == np.arange(width)).astype(np.int64)  # (P, L)
-        codes = (drawn * weights) @ layer_of_pair  # (B, L): the set of inputs of each layer
-        chosen = codes[self.rows, self.slots]
-        counts = np.zeros_like(chosen)
-        for j in range(width):
-            counts += chosen >> j & 1
+        counts = (drawn.astype(np.int64) @ layer_of_pair)[self.rows, self.slots]
         self.choices[self.rows, self.steps] = table.NONE + np.minimum(counts, table.K or 1)
-        self.codes = np.zeros_like(self.states)
-        self.codes[self.rows, self.steps] = chosen
+        if width <= 62:  # bit sets fit in int64
+            weights = 1 << earlier.astype(np.int64)  # bit j for an input from layer j + 1
+            codes = (drawn * weights) @ layer_of_pair  # (B, L): the set of inputs of each layer
+        else:  # deeper networks: Python integers
+            codes = np.zeros((self.rollout.n, width), dtype=object)
+            for b, pair in zip(*np.nonzero(drawn), strict=True):
+                codes[b, later[pair]] += 1 << int(earlier[pair])
+        self.codes = np.zeros(self.states.shape, dtype=codes.dtype)
+        self.codes[self.rows, self.steps] = codes[self.rows, self.slots]

@@ -126,3 +126,18 @@ def test_fast_text_matches_the_reference_rendering() -> None:
             samples = Policy(table).sample(40, budget).samples
         for s in samples:
             assert s.text == text_of(table, budget, s.states, s.choices, s.anchors)
+
+
+def test_deep_networks_read_layers_past_64() -> None:
+    torch.manual_seed(1)
+    table = DecisionTable("cnn")
+    policy = Policy(table)
+    with torch.no_grad():
+        batch = policy.sample(3, Budget(70, None, 70))
+    highest = 0
+    for sample in batch.samples:
+        layers = parse(sample.text, "cnn").arch.layers
+        assert len(layers) == 70
+        highest = max(highest, *(max(layer.inputs, default=0) for layer in layers))
+    assert highest > 64
+    assert torch.allclose(policy.replay(batch.samples).log_prob, batch.log_prob)
