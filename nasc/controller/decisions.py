@@ -1,10 +1,10 @@
 """Decision states: where the controller must choose, under a length budget.
 
 A decision state is a parser stack plus the budget bookkeeping (layers done,
-tokens used, whether the current layer's anchor point was taken, whether the
-last token was a separator). Tokens with a single valid choice are emitted on
-the way from one decision state to the next (log-probability 0), so every
-step of the controller is a real choice. The table is built lazily and stored
+tokens used when a token budget is set, whether the last token was a
+separator; at an anchor point, the layer-ending token already chosen). Tokens
+with a single valid choice are emitted on the way from one decision state to
+the next (log-probability 0), so every step of the controller is a real choice. The table is built lazily and stored
 in numpy arrays so a batch of samples advances with a few array lookups:
 
     kind[d]          TOKEN, ANCHOR or DONE
@@ -49,7 +49,8 @@ class Budget:
     min_layers: int = 0
 
     def __repr__(self) -> str:
-        return f"Budget(layers<={self.max_layers}, tokens<={self.max_tokens})"
+        least = f", layers>={self.min_layers}" if self.min_layers else ""
+        return f"Budget(layers<={self.max_layers}{least}, tokens<={self.max_tokens})"
 
 
 @dataclass(frozen=True)
