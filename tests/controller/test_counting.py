@@ -73,3 +73,29 @@ def test_uniform_sampler_draws_inputs_by_their_number() -> None:
                   for s in sampler.sample(400))
     # layer 6 has 5 earlier layers: C(5, k) lists of size k; sizes 2 and 3 are the most common
     assert sizes[2] > sizes[0] and sizes[3] > sizes[5]
+
+
+LIST_GRAMMAR = """
+start: _SEP? item (_SEP item)* _SEP?
+item: "a" | "b" SIZE
+SIZE: "1" | "2"
+_SEP: /(;[ ]*)+/
+%ignore " "
+"""
+
+
+@pytest.mark.parametrize("max_tokens", [1, 3, 5, 8])
+def test_separators_are_counted_once(tmp_path: Path, max_tokens: int) -> None:
+    """Optional leading/trailing separators spell no new architecture."""
+    grammar = tmp_path / "items.lark"
+    grammar.write_text(LIST_GRAMMAR)
+    table = DecisionTable(str(grammar))
+    items = {"a": 1, "b 1": 2, "b 2": 2}  # an item and its tokens
+    expected = set()
+    for length in range(1, max_tokens + 1):
+        for combo in itertools.product(items, repeat=length):
+            if sum(items[c] for c in combo) + len(combo) - 1 <= max_tokens:
+                expected.add("; ".join(combo))
+    budget = Budget(max_tokens=max_tokens)
+    assert count(table, budget) == len(expected)
+    assert {s.text for s in UniformSampler(table, budget, seed=0).sample(300)} <= expected
