@@ -80,8 +80,8 @@ class AnchorPoints:
                         torch.from_numpy(self.rows).to(device)]  # (N, H): h at anchor points
         # tanh(z) = 2 sigmoid(2z) - 1, so v^T tanh(z) = (2v)^T sigmoid(2z) - sum(v): exact,
         # and sigmoid is several times faster than tanh on CPU.
-        keys = 2 * policy.w_prev(picked)  # (N, A)
-        queries = 2 * policy.w_curr(picked)
+        both = (2 * picked) @ torch.cat([policy.w_prev.weight, policy.w_curr.weight]).t()
+        keys, queries = both.split(policy.config.attention, dim=1)  # (N, A) each
         pairs = keys.index_select(0, torch.from_numpy(self.key).to(device))  # (P, A)
         pairs = pairs.add_(queries.index_select(0, torch.from_numpy(self.query).to(device)))
         v = policy.v.weight[0]  # (A,)
