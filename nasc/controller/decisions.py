@@ -4,8 +4,9 @@ A decision state is a parser stack plus the budget bookkeeping (layers done,
 tokens used when a token budget is set, whether the last token was a
 separator; at an anchor point, the layer-ending token already chosen). Tokens
 with a single valid choice are emitted on the way from one decision state to
-the next (log-probability 0), so every step of the controller is a real choice. The table is built lazily and stored
-in numpy arrays so a batch of samples advances with a few array lookups:
+the next (log-probability 0), so every step of the controller is a real choice.
+The table is built lazily and stored in numpy arrays so a batch of samples
+advances with a few array lookups:
 
     kind[d]          TOKEN, ANCHOR or DONE
     mask[d, v]       token v is valid in d (exact, and completable within budget)
