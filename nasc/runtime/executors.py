@@ -104,6 +104,7 @@ def worker_main(conn: Connection, threads: int, parent: int) -> None:
 
     torch.set_num_threads(threads)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _warm_up()
     while True:
         try:
             spec = conn.recv()
@@ -113,6 +114,23 @@ def worker_main(conn: Connection, threads: int, parent: int) -> None:
             conn.send(("started", trial_id, None))  # the hard time limit counts from here
 
         conn.send(("result", spec.trial_id, run_trial(spec, started)))
+
+
+def _warm_up() -> None:
+    """Pay a fresh process's one-off costs (imports, first kernels, autograd) before any
+    trial's clock starts."""
+    import torch
+
+    import nasc.api  # noqa: F401
+    import nasc.runtime.train_cnn  # noqa: F401
+    import nasc.runtime.train_rnn  # noqa: F401
+
+    layer = torch.nn.Conv2d(1, 4, 3, padding=1)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    loss = torch.nn.functional.cross_entropy(layer(torch.randn(2, 1, 8, 8)).mean((2, 3)),
+                                             torch.tensor([0, 1]))
+    loss.backward()
+    opt.step()
 
 
 class _Worker:

@@ -213,9 +213,10 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
     if kind_of(config.data) != space.kind:
         raise NascError(f"data {config.data!r} trains {kind_of(config.data)} children but "
                         f"space {space.name!r} is a {space.kind} space")
-    load_data(config.data)  # bad data is an error before any store exists
     if config.gpus_per_trial > 0 and config.train.device == "cpu":
         config = replace(config, train=replace(config.train, device="cuda"))
+    if not resume:
+        load_data(config.data)  # bad data is an error before any store exists
     store = open_store(config, space.text, resume)
     start, interrupted = time.perf_counter(), False
     owned = executor is None  # a caller's executor stays open for its next search

@@ -14,8 +14,8 @@ from nasc.runtime.store import Store
 
 def test_local_search_survives_every_kind_of_failure(tmp_path: Path) -> None:
     faults = {2: "raise", 3: "nan", 4: "hang", 5: "kill", 6: "slow"}
-    config = replace(tiny_config(tmp_path / "s.db", "random", trials=8, time_limit=2.0,
-                                 executor="local", workers=2, max_batches=6),
+    config = replace(tiny_config(tmp_path / "s.db", "random", trials=8, time_limit=3.0,
+                                 executor="local", workers=2, max_batches=8, max_layers=1),
                      faults=faults)
     config = replace(config, train=replace(config.train, failure_reward=-1.0))
     summary = run_search(config)
@@ -25,9 +25,9 @@ def test_local_search_survives_every_kind_of_failure(tmp_path: Path) -> None:
     errors = {i: trials[i].error for i in faults}
     assert "RuntimeError: injected fault" in errors[2]
     assert "loss is not finite" in errors[3]
-    assert "over the time limit of 2 s (worker killed)" in errors[4]
+    assert "over the time limit of 3 s (worker killed)" in errors[4]
     assert "worker process died (exit code -9)" in errors[5]
-    assert "over the time limit of 2 s" in errors[6]
+    assert "over the time limit of 3 s" in errors[6]
     assert all(trials[i].reward == -1.0 and trials[i].status == "failed" for i in faults)
     assert all(trials[i].status == "done" for i in (1, 7, 8))
 
