@@ -6,6 +6,7 @@ import click
 
 from nasc.cli import cli, user_errors
 from nasc.controller.counting import UniformSampler, count
+from nasc.controller.cycles import needs_tokens
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lint import check_space
 from nasc.controller.samples import RandomSampler
@@ -19,9 +20,11 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
         raise NascError(f"space {table.space.name} has no layers: use --max-tokens")
     if max_layers is not None and min_layers > max_layers:
         raise NascError(f"--min-layers {min_layers} is above --max-layers {max_layers}")
+    if max_tokens is None and needs_tokens(table.lr):  # only tokens bound the strings
+        max_tokens = 64
     if layered:
         return Budget(max_layers or 6, max_tokens, min_layers)
-    return Budget(None, max_tokens or 64, 0)
+    return Budget(None, max_tokens, 0)
 
 
 @cli.command()
@@ -35,7 +38,7 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
 @click.option("--min-layers", type=click.IntRange(min=0), default=1, show_default=True,
               help="At least this many layers.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None,
-              help="At most this many tokens (default 64 for spaces without layers).")
+              help="At most this many tokens (default: 64 where only tokens bound the strings).")
 @click.option("--controller", "checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Sample from a trained controller checkpoint instead of at random.")
 @click.option("--temperature", default=1.0, show_default=True,

@@ -55,7 +55,8 @@ class Counter:
         if state in self.memo:
             return self.memo[state]
         if len(self.memo) > MAX_STATES:
-            raise NascError("the space is too large to count within this budget")
+            raise NascError("the space is too large to count within this budget: "
+                            "use a smaller one (--max-tokens, --max-layers)")
         total = sum(w for _, w in self.weights(state))
         self.memo[state] = total
         return total

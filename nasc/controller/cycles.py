@@ -52,6 +52,11 @@ def any_recursion(tables: LRTables) -> bool:
     return bool(_cyclic(_graph(tables, free_only=False)))
 
 
+def needs_tokens(tables: LRTables) -> bool:
+    """Whether only a token budget bounds the strings (not the number of layers)."""
+    return bool(repeating_rules(tables)) or (not tables.layer_origins and any_recursion(tables))
+
+
 def descendants(tables: LRTables, rule_name: str) -> set[str]:
     """Every nonterminal reachable from the rules named `rule_name` (themselves included)."""
     graph = nx.DiGraph()

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasc.controller.cycles import repeating_rules, written_in
+from nasc.controller.cycles import needs_tokens, repeating_rules, written_in
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lr import END, LRTables
 from nasc.controller.samples import RandomSampler
@@ -122,7 +122,8 @@ def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: 
                   report: Report) -> None:
     table = DecisionTable(space)
     layered = bool(table.lr.layer_origins)
-    budget = Budget(max_layers if layered else None, max_tokens)
+    budget = Budget(max_layers if layered else None,
+                    max_tokens if needs_tokens(table.lr) else None)
     check, report.how = _checker(space)
     for sample in RandomSampler(table, budget, seed).sample(n):
         report.sampled += 1

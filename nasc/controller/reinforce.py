@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from nasc.controller.cycles import needs_tokens
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.mutation import parse_sample
 from nasc.controller.policy import Policy, PolicyConfig, SampleBatch
@@ -69,7 +70,7 @@ class Controller:
     config: TrainerConfig = field(default_factory=TrainerConfig)
     budget: Budget | None = None  # fixed budget; None: the curriculum (layered spaces)
     curriculum: Curriculum = field(default_factory=Curriculum)
-    max_tokens: int | None = 512
+    max_tokens: int | None = 512  # used where only tokens bound the strings (recursive rules)
     seed: int | None = None
     device: str | torch.device = "cpu"
 
@@ -95,9 +96,10 @@ class Controller:
         """The fixed budget, or the curriculum's at the number of samples seen."""
         if self.budget is not None:
             return self.budget
+        tokens = self.max_tokens if needs_tokens(self.table.lr) else None  # else: untracked
         if not self.table.lr.layer_origins:
-            return Budget(None, self.max_tokens)
-        return self.curriculum.budget(self.samples_seen, self.max_tokens)
+            return Budget(None, tokens)
+        return self.curriculum.budget(self.samples_seen, tokens)
 
     def sample(self, n: int, temperature: float | None = None, grad: bool = False,
                budget: Budget | None = None) -> SampleBatch:

@@ -105,3 +105,9 @@ def test_nasc_validate_accepts_every_sampled_line(tmp_path: Path) -> None:
             files.append(str(path))
         code, out, err = _run("validate", "--space", space, *files)
         assert code == 0, out + err
+
+
+def test_rnn_defaults_cover_both_tree_sizes() -> None:
+    assert _run("sample", "--space", "rnn", "--count")[1].strip() == "63331869759934464"
+    code, out, _ = _run("sample", "--space", "rnn", "-n", "40", "--seed", "0")
+    assert code == 0 and "rnn base 8" in out and "rnn base 2" in out

@@ -152,7 +152,7 @@ def test_baseline_is_an_exponential_moving_average() -> None:
 
 def test_curriculum_deepens_every_1600_samples() -> None:
     ctl = Controller("cnn", seed=0)
-    assert ctl.current_budget() == Budget(6, 512, 6)
+    assert ctl.current_budget() == Budget(6, None, 6)  # layers bound cnn: tokens untracked
     ctl.samples_seen = 1600
     assert ctl.current_budget().max_layers == 8
     assert all(len(parse(s.text, "cnn").arch.layers) == 8 for s in ctl.sample(5).samples)
@@ -202,3 +202,9 @@ def test_controller_trains_on_seeded_architectures() -> None:
         ctl.update(seeds, [1.0, 0.0])
     after = ctl.policy.replay(seeds).log_prob.detach()
     assert after[0] > before[0] and after[1] < before[1]
+
+
+def test_controller_budget_tracks_tokens_only_where_needed() -> None:
+    nested = str(Path(__file__).resolve().parents[2] / "examples/nested.lark")
+    assert Controller(nested, seed=0).current_budget() == Budget(None, 512)
+    assert Controller("rnn", seed=0).current_budget() == Budget(None, None)
