@@ -24,12 +24,13 @@ what it leaves can still be completed within `max_tokens` tokens and
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from nasc.controller.cycles import any_recursion, repeating_rules, written_in
+from nasc.controller.cycles import any_recursion, needs_tokens, repeating_rules, written_in
 from nasc.controller.lr import END, LRTables, Stack
 from nasc.controller.vocab import Vocabulary, load_grammar
 from nasc.errors import NascError
@@ -122,9 +123,42 @@ class DecisionTable:
             if budget.max_layers is not None and layers > budget.max_layers:
                 raise NascError(f"layer budget {budget.max_layers} is too small")
             self._check_bounded(budget)
-            key = Key(start, 0, 0, False, None, budget)
+            key = Key(start, 0, 0, False, None, self._effective(budget))
             self.roots[budget] = self._resolve(key, ())
         return self.roots[budget]
+
+    def _effective(self, budget: Budget) -> Budget:
+        """`budget` without its token limit where that limit can never bind (fewer states)."""
+        if budget.max_tokens is None or needs_tokens(self.lr):
+            return budget
+        if budget.max_layers is None and any_recursion(self.lr):
+            return budget
+        untracked = replace(budget, max_tokens=None)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20_000))
+        try:
+            longest = self._longest(Key((self.lr.start_state,), 0, 0, False, None, untracked), {})
+        finally:
+            sys.setrecursionlimit(limit)
+        return untracked if longest <= budget.max_tokens else budget
+
+    def _longest(self, key: Key, memo: dict[Key, int]) -> int:
+        """The most tokens any completion of `key` can take (token limit not tracked)."""
+        if key in memo:
+            return memo[key]
+        best = 0
+        if key.ending is not None:
+            cost = 0 if key.ending == END else 1
+            for nxt in self._anchor_options(key).values():
+                best = max(best, cost + (0 if key.ending == END else self._longest(nxt, memo)))
+        else:
+            for v, nxt in self._valid_tokens(key).items():
+                if nxt.ending is not None:
+                    best = max(best, self._longest(nxt, memo))
+                elif v != self.vocab.end:
+                    best = max(best, 1 + self._longest(nxt, memo))
+        memo[key] = best
+        return best
 
     def _check_bounded(self, budget: Budget) -> None:
         """Refuse a budget under which strings could grow without end."""

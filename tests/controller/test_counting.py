@@ -99,3 +99,12 @@ def test_separators_are_counted_once(tmp_path: Path, max_tokens: int) -> None:
     budget = Budget(max_tokens=max_tokens)
     assert count(table, budget) == len(expected)
     assert {s.text for s in UniformSampler(table, budget, seed=0).sample(300)} <= expected
+
+
+def test_a_token_limit_that_cannot_bind_is_dropped() -> None:
+    table = DecisionTable("cnn")
+    loose, tight = Budget(3, 512), Budget(3, 12)
+    state, _ = table.root(loose)
+    assert table.keys[state].budget == Budget(3)  # no token bookkeeping: fewer states
+    assert table.keys[table.root(tight)[0]].budget == tight
+    assert count(table, loose) == count(table, Budget(3)) > count(table, tight)
