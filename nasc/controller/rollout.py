@@ -35,6 +35,7 @@ class Rollout:
         self.policy, self.table, self.n, self.budget = policy, policy.table, n, budget
         self.temperature, self.generator, self.replay = temperature, generator, replay
         self.device = policy.device
+        self.cpu = self.device.type == "cpu"
         self.token_logits: list[torch.Tensor] = []  # (B, V) per step
         self.token_choices: list[torch.Tensor] = []  # (B,) per step
         self.hidden: list[torch.Tensor] = []  # (B, H) per step, for the anchor points
@@ -94,24 +95,28 @@ class Rollout:
         script = self._script() if self.replay is not None else None
         check = 4 if device.type == "cpu" and script is None else 1
         record: list[torch.Tensor] = []
+        lstm, hidden, generator = self.policy.lstm, self.hidden, self.generator
+        all_logits, all_tokens = self.token_logits, self.token_choices
+        temperature = self.temperature
         t = 0
         while script is None or t < script[0].shape[0]:
             if script is not None:
                 states = script[0][t]
             rows = self._rows(states, record)
-            h, hc = self.policy.lstm(inputs, hc)
-            self.hidden.append(h)
-            logits = self._logits(h, rows)
+            h, hc = lstm(inputs, hc)
+            hidden.append(h)
+            logits = torch.addmm(rows, h, self.weight)  # (B, V): masked logits
+            if temperature != 1.0:
+                logits = logits / temperature
             if script is None:
                 tokens = torch.multinomial(torch.softmax(logits, -1), 1,
-                                           generator=self.generator).squeeze(1)
+                                           generator=generator).squeeze(1)
             else:
                 tokens = script[1][t]
-            self.token_logits.append(logits)
-            self.token_choices.append(tokens)
+            all_logits.append(logits)
+            all_tokens.append(tokens)
             record.append(states)
-            assert self.trans is not None
-            states = self.trans[states, tokens]  # anchor steps: any option, drawn at the end
+            states = self.trans[states, tokens]  # type: ignore[index]  # anchors: any option
             inputs = tokens
             t += 1
             if script is None and t % check == 0:
@@ -125,7 +130,7 @@ class Rollout:
 
     def _rows(self, states: torch.Tensor, record: list[torch.Tensor]) -> torch.Tensor:
         """Each row's masked output bias; builds transitions met for the first time."""
-        if self.device.type == "cpu":
+        if self.cpu:
             try:
                 return self.biases.index_select(0, states)
             except (IndexError, RuntimeError):  # an UNBUILT state id
