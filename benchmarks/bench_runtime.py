@@ -23,17 +23,20 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import report  # noqa: E402
 
+from nasc.runtime.canonical import Canonicalizer  # noqa: E402
 from nasc.runtime.child import TrainConfig  # noqa: E402
 from nasc.runtime.executors import LocalExecutor  # noqa: E402
 from nasc.runtime.search import SearchConfig, run_search  # noqa: E402
 from nasc.runtime.store import Store  # noqa: E402
-from nasc.runtime.strategies import StrategyConfig  # noqa: E402
+from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig  # noqa: E402
 
 
 def _config(store: Path, strategy: str, trials: int, epochs: int, executor: str) -> SearchConfig:
@@ -55,19 +58,54 @@ def throughput(tmp: Path, workers: int, trials: int, epochs: int) -> dict[str, f
             "wall_s": wall, "trials_per_min": 60.0 * trials / wall}
 
 
+class Timed:
+    """Wraps methods to add their wall time to `spent[label]` (to split the overhead)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self.saved: list[tuple[type, str, Callable[..., Any]]] = []
+
+    def wrap(self, owner: type, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.spent[label] = self.spent.get(label, 0.0) + time.perf_counter() - start
+
+        self.saved.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def restore(self) -> None:
+        for owner, name, original in self.saved:
+            setattr(owner, name, original)
+
+
 def overhead(tmp: Path, trials: int, epochs: int) -> dict[str, float]:
     config = _config(tmp / "overhead.db", "reinforce", trials, epochs, "inline")
     run_search(_config(tmp / "warm.db", "reinforce", 2, 1, "inline"))  # imports, data
+    timer = Timed()
+    timer.wrap(ReinforceStrategy, "propose", "controller")  # sampling
+    timer.wrap(ReinforceStrategy, "_update", "controller")  # REINFORCE step + checkpoint
+    timer.wrap(Canonicalizer, "key", "canonical")
     start = time.perf_counter()
-    run_search(config)
+    try:
+        run_search(config)
+    finally:
+        timer.restore()
     wall = time.perf_counter() - start
     store = Store.open(config.store)
     child = sum(t.seconds or 0.0 for t in store.trials())
     train = sum(t.train_seconds or 0.0 for t in store.trials())
     store.close()
+    split = {f"{k}_ms_per_trial": 1000 * v / trials for k, v in timer.spent.items()}
+    rest = wall - child - sum(timer.spent.values())
     return {"trials": trials, "epochs": epochs, "wall_s": wall, "child_s": child,
             "train_s": train, "overhead_ms_per_trial": 1000 * (wall - child) / trials,
-            "overhead_share": (wall - child) / child}
+            "overhead_share": (wall - child) / child, **split,
+            "store_and_scheduling_ms_per_trial": 1000 * rest / trials}
 
 
 def compare(paths: list[str], last: int) -> None:
@@ -108,7 +146,10 @@ def main() -> None:
     print(f"speedup with 2 workers: {speedup:.2f}x (goal >= 1.7x); "
           f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     print(f"runtime overhead: {over['overhead_ms_per_trial']:.1f} ms per trial, "
-          f"{100 * over['overhead_share']:.2f}% of the trials' own time (goal < 2%)")
+          f"{100 * over['overhead_share']:.2f}% of the trials' own time (goal < 2%): "
+          f"controller {over.get('controller_ms_per_trial', 0):.1f} ms, canonical forms "
+          f"{over.get('canonical_ms_per_trial', 0):.1f} ms, store and scheduling "
+          f"{over['store_and_scheduling_ms_per_trial']:.1f} ms")
     report("runtime", rows, {"speedup_2_workers": speedup, "overhead": over,
                              "load_average": os.getloadavg()[0]})
 
