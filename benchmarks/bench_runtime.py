@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=100)
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--overhead-trials", type=int, default=16)
+    parser.add_argument("--overhead-trials", type=int, default=40)
     parser.add_argument("--overhead-epochs", type=int, default=10)
     args = parser.parse_args()
     if args.compare:

@@ -166,7 +166,10 @@ class LocalExecutor(Executor):
         return sum(w.spec is not None for w in self.workers)
 
     def submit(self, spec: TrialSpec) -> None:
-        worker = next(w for w in self.workers if w.spec is None)
+        i, worker = next((i, w) for i, w in enumerate(self.workers) if w.spec is None)
+        if not worker.process.is_alive():  # died while idle (OOM killer, ...): replace it
+            worker.stop()
+            worker = self.workers[i] = _Worker(self.ctx, self.threads)
         worker.spec, worker.started = spec, None
         worker.conn.send(spec)
 
@@ -247,7 +250,8 @@ class RayExecutor(Executor):
             raise NascError("--executor ray needs Ray: pip install 'nasc[search]'") from None
         self.ray = ray
         try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
+                     ignore_reinit_error=True)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise NascError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
         self.capacity = capacity

@@ -40,3 +40,4 @@ def test_reinforce_learns_from_failures(tmp_path: Path) -> None:
     assert summary.counts["failed"] >= 2 and summary.counts["done"] + summary.counts["failed"] == 4
     store = Store.open(tmp_path / "s.db")
     assert store.latest_checkpoint()[0] == 2  # both steps learned
+
