@@ -110,6 +110,7 @@ def worker_main(conn: Connection, threads: int, parent: int) -> None:
             spec = conn.recv()
         except (EOFError, OSError):
             return
+
         def started(trial_id: int = spec.trial_id) -> None:
             conn.send(("started", trial_id, None))  # the hard time limit counts from here
 
