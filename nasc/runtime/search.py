@@ -199,8 +199,13 @@ class Search:
             self.running.pop(trial.canon or "", None)
             self._record(trial_id, result)
             self.trained += 1
-            for waiter in self.waiting.pop(trial.canon or "", []):
-                self._reuse(waiter, self.store.trial(trial_id))
+            waiters = self.waiting.pop(trial.canon or "", [])
+            prior = self.store.finished_with_canon(trial.canon or "")
+            for waiter in waiters:
+                if prior is not None:
+                    self._reuse(waiter, prior)
+            if prior is None:  # a result that does not carry over (dead worker): run them
+                self.queue.extendleft(reversed(waiters))
 
     def busy(self) -> bool:
         return bool(self.executor.in_flight() or self.queue or self.waiting)
