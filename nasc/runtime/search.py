@@ -29,6 +29,7 @@ from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig, make_stra
 
 # Options that define the search: a resumed search must be given the same ones.
 DEFINING = ("space", "data", "strategy", "train")
+EXECUTION = {"device"}  # may change on resume (e.g. move a search to a GPU machine)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _check_resume(store: Store, config: SearchConfig, grammar: str) -> None:
     for key in DEFINING:
         old, new = stored.get(key), mine[key]
         if isinstance(old, dict) and isinstance(new, dict):
-            diff = sorted(k for k in new if old.get(k) != new[k])
+            diff = sorted(k for k in new if old.get(k) != new[k] and k not in EXECUTION)
             if key == "strategy" and diff == ["name"]:
                 diff = ["strategy"]
         else:
