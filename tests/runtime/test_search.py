@@ -143,3 +143,21 @@ def test_rnn_cell_search_on_the_ptb_subset(tmp_path: Path) -> None:
         assert t.arch.startswith("rnn base")
         if t.status == "done":
             assert t.reward == pytest.approx(80.0 / t.metrics[-1]["valid_ppl"] ** 2)
+
+
+def test_duplicates_of_a_trial_whose_failure_does_not_carry_over_are_run(tmp_path: Path) -> None:
+    """Trial 3 (`maxpool 1x1 stride 1`) waits for its twin, trial 1 (`maxpool 1x1`), which
+    then fails over its time limit: a result that says nothing of the net, so 3 trains."""
+    from nasc.runtime.executors import InlineExecutor
+
+    space = tmp_path / "tiny.lark"
+    space.write_text(TINY_SPACE)
+    config = replace(tiny_config(tmp_path / "s.db", "random", trials=3, max_layers=1,
+                                 time_limit=1.0), space=str(space), faults={1: "slow"})
+    executor = InlineExecutor()
+    executor.capacity = 3  # three trials in flight at once: trial 3 waits on trial 1
+    run_search(config, executor=executor)
+    trials = Store.open(tmp_path / "s.db").trials()
+    assert trials[0].canon == trials[2].canon and trials[0].arch != trials[2].arch
+    assert trials[0].status == "failed" and "time limit" in trials[0].error
+    assert trials[2].status == "done" and trials[2].reused_from is None
