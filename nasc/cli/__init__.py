@@ -43,7 +43,7 @@ def main() -> None:
 
 
 # Commands register themselves on `cli` when their module is imported.
-import nasc.cli.compile  # noqa: E402,F401
-from nasc.cli import validate  # noqa: E402,F401
+from nasc.cli import compile as _compile  # noqa: E402,F401
 from nasc.cli import sample as _sample  # noqa: E402,F401
 from nasc.cli import search as _search  # noqa: E402,F401
+from nasc.cli import validate as _validate  # noqa: E402,F401
