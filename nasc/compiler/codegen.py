@@ -33,7 +33,7 @@ class _Builder:
 
     def __init__(self, graph: Graph, device: torch.device | str | None) -> None:
         self.ir = graph
-        self.root = nn.Module()
+        self.root: dict[str, nn.Module] = {}  # fx copies each target once (no double setattr)
         self.fx = fx.Graph()
         self.env: Env = {}
         self.factory: dict[str, Any] = {"device": device}
@@ -41,7 +41,7 @@ class _Builder:
 
     def module(self, n: int, module: nn.Module) -> fx.Node:
         name = self.ir.node(n)["name"]
-        self.root.add_module(name, module)
+        self.root[name] = module
         return self.call("call_module", n, name, self.operands(n))
 
     def call(self, kind: str, n: int, target: Any, args: tuple[Any, ...],
@@ -107,7 +107,7 @@ def _linear(b: _Builder, n: int) -> fx.Node:
 def _matmul(b: _Builder, n: int) -> fx.Node:
     a = b.ir.attrs(n)
     linear = nn.Linear(b.in_channels(n), a["features"], bias=False, **b.factory)
-    b.root.add_module(a["weight"], linear)
+    b.root[a["weight"]] = linear
     return b.call("call_module", n, a["weight"], b.operands(n))
 
 
