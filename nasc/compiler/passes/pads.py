@@ -14,13 +14,26 @@ from nasc.compiler.ir import Graph
 
 def insert_pads(graph: Graph) -> Graph:
     """A copy of `graph` with `pad` nodes before concats whose operands differ in size."""
+    concats = [n for n in graph.order() if graph.op(n) == "concat" and _needs_pad(graph, n)]
     out = graph.copy()
-    for n in list(out.order()):
-        if out.op(n) == "concat" and len(out.shape(n)) == 3:
-            _pad_operands(out, n)
-    out = out.renumbered()
+    for n in concats:
+        _pad_operands(out, n)
+    if concats or not _numbered(graph):  # else renumbering would rebuild an equal graph
+        out = out.renumbered()
     out.meta["padded"] = True
     return out
+
+
+def _numbered(graph: Graph) -> bool:
+    """Ids are 0..n-1 in order and no node waits to be moved (`before`)."""
+    nodes = graph.nx.nodes
+    in_order = all(n == i and "before" not in nodes[n] for i, n in enumerate(nodes))
+    return in_order and graph._next == len(nodes)
+
+
+def _needs_pad(graph: Graph, concat: int) -> bool:
+    shape = graph.shape(concat)
+    return len(shape) == 3 and any(graph.shape(a)[1:] != shape[1:] for a in graph.args(concat))
 
 
 def _pad_operands(graph: Graph, concat: int) -> None:
