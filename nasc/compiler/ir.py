@@ -149,7 +149,7 @@ class Graph:
         return sorted(self.nx.nodes, key=self.sort_key)
 
     def sort_key(self, n: int) -> tuple[int, int]:
-        before = self.nx.nodes[n].get("before")
+        before = self.nx._node[n].get("before")  # the node dict itself: views are slow here
         return (n, 0) if before is None else (before, n - self._next)
 
     def find(self, op: str) -> list[int]:
@@ -159,10 +159,10 @@ class Graph:
     def copy(self) -> Graph:
         """A deep-enough copy: node dicts, attrs and meta are fresh, values shared."""
         new = Graph(self.kind, self.meta)
-        for n, data in self.nx.nodes(data=True):
-            new.nx.add_node(n, **{**data, "attrs": dict(data["attrs"]),
-                                  "meta": dict(data["meta"])})
-        new.nx.add_edges_from(self.nx.edges)
+        new.nx.add_nodes_from(
+            (n, {**data, "attrs": dict(data["attrs"]), "meta": dict(data["meta"])})
+            for n, data in self.nx._node.items())
+        new.nx.add_edges_from((u, v) for u, users in self.nx._succ.items() for v in users)
         new._names, new._next = set(self._names), self._next
         return new
 
@@ -222,22 +222,23 @@ def verify(graph: Graph) -> None:
     unique; every result is used; shapes, where known, are non-empty; after
     the pads pass, concat operands agree in height and width.
     """
-    nodes = graph.nx.nodes
+    nodes, succ = graph.nx._node, graph.nx._succ  # plain dicts: views are slow here
     keys = {n: graph.sort_key(n) for n in nodes}
-    for u, v in graph.nx.edges:
-        if keys[u] >= keys[v]:
-            raise IRError(f"%{v} = {graph.op(v)} reads %{u}, which does not come before it "
-                          f"(a cycle, or a node inserted out of order)")
+    for u, users in succ.items():
+        for v in users:
+            if keys[u] >= keys[v]:
+                raise IRError(f"%{v} = {graph.op(v)} reads %{u}, which does not come before "
+                              f"it (a cycle, or a node inserted out of order)")
     names: set[str] = set()
     has_output = False
-    for n, data in nodes(data=True):
+    for n, data in nodes.items():
         _verify_node(graph, n, data)
         if data["name"] in names:
             raise IRError(f"%{n}: duplicate name {data['name']!r}")
         names.add(data["name"])
         if data["op"] in _SINKS:
             has_output = True
-        elif not graph.nx.succ[n]:
+        elif not succ[n]:
             raise IRError(f"%{n} = {data['op']}: result is never used")
     if not has_output:
         raise IRError("the graph has no output")
