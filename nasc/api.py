@@ -30,7 +30,7 @@ from nasc.compiler.ast import CnnArch, RnnCell
 from nasc.compiler.codegen import generate
 from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.compiler.ir import Graph
-from nasc.compiler.pipeline import Options, build_ir
+from nasc.compiler.pipeline import Options, build_ir, compilable
 from nasc.compiler.report import CompiledInfo, summarize
 from nasc.compiler.rnn_modules import NascLM, NascRNN
 from nasc.errors import NascError
@@ -53,7 +53,7 @@ def load_arch(source: Source, space: str | Path | Space | None = None
         return source, loaded.name
     text, name = _read(source)
     parsed = parse(text, space, filename=name)
-    return parsed.arch, parsed.space.name
+    return compilable(parsed.arch), parsed.space.name
 
 
 def _read(source: str | Path) -> tuple[str, str]:

@@ -168,4 +168,25 @@ class RnnCell:
         }
 
 
-Arch = CnnArch | RnnCell
+# --- validity-only spaces ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlainArch:
+    """A string of a validity-only space (kind "none"): valid, with nothing to compile."""
+
+    text: str
+
+    space = "none"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"PlainArch({self.text!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text}
+
+
+Arch = CnnArch | RnnCell | PlainArch

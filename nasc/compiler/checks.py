@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
-from nasc.compiler.ast import CnnArch, Layer, RnnCell, Span
+from nasc.compiler.ast import CnnArch, Layer, PlainArch, RnnCell, Span
 
 Problem = tuple[Span, str]
 
@@ -51,6 +51,11 @@ def _check_inputs(number: int, layer: Layer) -> list[Problem]:
             continue
         problems.append((span, message))
     return problems
+
+
+@check.register
+def _check_plain(arch: PlainArch) -> list[Problem]:
+    return []  # a validity-only space: the grammar says it all
 
 
 @check.register

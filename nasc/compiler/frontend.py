@@ -21,12 +21,13 @@ from lark import Tree
 from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import PatternStr, TerminalDef
 
-from nasc.compiler.ast import Arch
+from nasc.compiler.ast import Arch, PlainArch
 from nasc.compiler.build_ast import build_ast
 from nasc.compiler.checks import check
 from nasc.compiler.diagnostics import ArchError, Diagnostic
 from nasc.errors import NascError
 from nasc.grammar import Space, detect_space, load_space
+from nasc.grammar.space import NO_KIND
 from nasc.grammar.terminals import describe, literals
 
 MAX_ERRORS = 20
@@ -82,6 +83,8 @@ def parse(text: str, space: str | Path | Space | None = None, filename: str = "<
     tree, errors = _parse_tree(text, loaded, filename)
     if tree is None or errors:
         raise ArchError(errors)
+    if loaded.kind == NO_KIND:  # validity-only: the grammar accepted it, that is all
+        return Parsed(PlainArch(" ".join(text.split())), loaded)
     try:
         arch = build_ast(tree, loaded.kind)
     except VisitError as exc:

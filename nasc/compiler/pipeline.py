@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nasc.compiler.ast import Arch, CnnArch, RnnCell
+from nasc.compiler.ast import Arch, CnnArch, PlainArch, RnnCell
 from nasc.compiler.ir import Graph, verify
 from nasc.compiler.passes import count, infer_shapes, insert_pads, lower_cnn, lower_rnn
 from nasc.errors import NascError
@@ -64,13 +64,20 @@ class Options:
         return self.input_size or self.hidden
 
 
+def compilable(arch: Arch) -> CnnArch | RnnCell:
+    """`arch` itself, or a NascError for a string of a validity-only space."""
+    if isinstance(arch, PlainArch):
+        raise NascError("this space has no cnn or rnn rules: its strings can be validated "
+                        "and sampled, not compiled")
+    return arch
+
+
 def lower(arch: Arch, options: Options) -> Graph:
     """The first pass: AST -> IR."""
+    arch = compilable(arch)
     if isinstance(arch, CnnArch):
         return lower_cnn(arch, options.input_shape, options.num_classes)
-    if isinstance(arch, RnnCell):
-        return lower_rnn(arch, options.input, options.hidden)
-    raise TypeError(f"cannot lower {type(arch).__name__}")
+    return lower_rnn(arch, options.input, options.hidden)
 
 
 def run_passes(graph: Graph, passes: list[Pass] | None = None,

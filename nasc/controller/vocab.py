@@ -16,14 +16,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lark import Lark
-from lark.exceptions import LarkError
 from lark.lexer import PatternStr
 
 from nasc.controller.lr import END, LRTables
 from nasc.errors import NascError
-from nasc.grammar import BUILTIN_DIR, Space, builtin_names, load_space
-from nasc.grammar.space import _KIND_RULES
+from nasc.grammar import Space, load_space
 from nasc.grammar.terminals import describe, literals, local_name
 
 _SEPARATOR_FORMS = ("; ", ";", "\n", " ", ", ")
@@ -153,24 +150,4 @@ def _glued(previous: str, word: str) -> bool:
 
 def load_grammar(spec: str | Path | Space) -> Space:
     """A space to sample from: built-in, a cnn/rnn grammar, or a validity-only grammar."""
-    if isinstance(spec, Space):
-        return spec
-    text_spec = str(spec)
-    if text_spec in builtin_names():
-        return load_space(text_spec)
-    path = Path(text_spec)
-    if not path.is_file():
-        return load_space(text_spec)  # raises the usual "no such grammar file" error
-    try:
-        text = path.read_text(encoding="utf-8")
-        parser = Lark(
-            text, parser="lalr", lexer="contextual", propagate_positions=True,
-            maybe_placeholders=False, import_paths=[str(path.parent), str(BUILTIN_DIR)],
-            source_path=str(path.resolve()),
-        )
-    except (LarkError, OSError, UnicodeDecodeError, RecursionError, ValueError, KeyError):
-        return load_space(text_spec)  # reports the error with its location
-    rules = {local_name(str(rule.origin.name)) for rule in parser.rules}
-    if any(rules & kind_rules for kind_rules in _KIND_RULES.values()):
-        return load_space(text_spec)
-    return Space(name=path.stem, kind="none", path=path.resolve(), text=text, parser=parser)
+    return spec if isinstance(spec, Space) else load_space(spec)

@@ -16,6 +16,7 @@ from nasc.grammar.terminals import local_name
 
 BUILTIN_DIR = Path(__file__).parent
 KINDS = ("cnn", "rnn")  # the semantics a space can have: what the compiler builds
+NO_KIND = "none"  # a validity-only grammar: it can be validated and sampled, not compiled
 _KIND_RULES = {"cnn": {"conv", "maxpool", "avgpool"}, "rnn": {"inject", "cell", "node"}}
 
 _DESCRIPTIONS = {
@@ -29,7 +30,7 @@ class Space:
     """A loaded search space: its grammar text, Lark parser and kind of semantics."""
 
     name: str  # "cnn", "rnn", or the file's stem
-    kind: str  # "cnn" | "rnn": which compiler semantics it carries
+    kind: str  # "cnn" | "rnn" | "none": which compiler semantics it carries
     path: Path
     text: str = field(repr=False)
     parser: Lark = field(repr=False, compare=False)
@@ -39,7 +40,9 @@ class Space:
 
     @property
     def description(self) -> str:
-        return _DESCRIPTIONS.get(self.name) or _first_comment(self.text) or f"a {self.kind} space"
+        if self.path.parent == BUILTIN_DIR and self.name in _DESCRIPTIONS:
+            return _DESCRIPTIONS[self.name]
+        return _first_comment(self.text) or f"a {self.kind} space"
 
     @property
     def terminals(self) -> dict[str, TerminalDef]:
@@ -96,12 +99,13 @@ def _load(path: str, text: str) -> Space:
     name = where.stem
     rules = {local_name(str(rule.origin.name)) for rule in parser.rules}
     kinds = [kind for kind in KINDS if rules & _KIND_RULES[kind]]
-    if len(kinds) != 1:
+    if len(kinds) > 1:
         raise NascError(
-            f"{where}: grammar does not load: it must define the rules of exactly one of "
-            f"{', '.join(KINDS)} (for example by `%import cnn (start)`)"
+            f"{where}: grammar does not load: it mixes the rules of {' and '.join(kinds)}; "
+            f"a space has the semantics of one of them"
         )
-    return Space(name=name, kind=kinds[0], path=where, text=text, parser=parser)
+    kind = kinds[0] if kinds else NO_KIND
+    return Space(name=name, kind=kind, path=where, text=text, parser=parser)
 
 
 def _locate(path: Path, exc: BaseException) -> str:

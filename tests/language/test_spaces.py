@@ -57,10 +57,17 @@ def test_grammar_importing_a_missing_module(tmp_path):
         load_space(path)
 
 
-def test_grammar_without_known_rules_has_no_semantics(tmp_path):
+def test_grammar_without_known_rules_is_validity_only(tmp_path):
     path = tmp_path / "plain.lark"
-    path.write_text('start: "a"+\n')
-    with pytest.raises(NascError, match="exactly one of cnn, rnn"):
+    path.write_text('// as many a as you like\nstart: "a"+\n%ignore " "\n')
+    space = load_space(path)
+    assert (space.kind, space.description) == ("none", "as many a as you like")
+
+
+def test_grammar_mixing_cnn_and_rnn_rules_is_refused(tmp_path):
+    path = tmp_path / "mixed.lark"
+    path.write_text('start: conv | cell\nconv: "c"\ncell: "r"\n')
+    with pytest.raises(NascError, match="mixes the rules of cnn and rnn"):
         load_space(path)
 
 

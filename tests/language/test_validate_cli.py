@@ -125,3 +125,18 @@ def test_spaces_lists_builtins_and_examples():
     assert result.exit_code == 0
     assert lines[0].startswith("cnn") and lines[1].startswith("rnn")
     assert any(line.startswith("small_cnn") for line in lines)
+
+
+def test_validity_only_space_validates_but_does_not_compile(examples, tmp_path):
+    nested = str(examples / "nested.lark")
+    result = run("validate", "--space", nested, "--json", "-", stdin="(a (b a) ())\n b")
+    data = json.loads(result.output)
+    assert result.exit_code == 0 and data["space"] == "nested"
+    assert data["arch"] == {"text": "(a (b a) ()) b"}
+    result = run("validate", "--space", nested, "-", stdin="(a (b")
+    assert result.exit_code == 1 and result.stderr.startswith("<stdin>:1:6: error: unexpected end")
+    (tmp_path / "n.arch").write_text("(a)")
+    result = run("compile", "--space", nested, str(tmp_path / "n.arch"))
+    assert result.exit_code == 1
+    assert result.stderr == ("nasc: error: this space has no cnn or rnn rules: its strings "
+                             "can be validated and sampled, not compiled\n")
