@@ -116,23 +116,25 @@ class Graph:
         return unique
 
     # --- reading --------------------------------------------------------------
+    # `nx._node[n]` is the node's attribute dict, as `nx.nodes[n]` returns it, without
+    # building a view per call (these accessors run thousands of times per compile).
     def node(self, n: int) -> dict[str, Any]:
-        return self.nx.nodes[n]  # type: ignore[no-any-return]
+        return self.nx._node[n]  # type: ignore[no-any-return]
 
     def op(self, n: int) -> str:
-        return str(self.nx.nodes[n]["op"])
+        return str(self.nx._node[n]["op"])
 
     def args(self, n: int) -> tuple[int, ...]:
-        return self.nx.nodes[n]["args"]  # type: ignore[no-any-return]
+        return self.nx._node[n]["args"]  # type: ignore[no-any-return]
 
     def attrs(self, n: int) -> dict[str, Any]:
-        return self.nx.nodes[n]["attrs"]  # type: ignore[no-any-return]
+        return self.nx._node[n]["attrs"]  # type: ignore[no-any-return]
 
     def meta_of(self, n: int) -> dict[str, Any]:
-        return self.nx.nodes[n]["meta"]  # type: ignore[no-any-return]
+        return self.nx._node[n]["meta"]  # type: ignore[no-any-return]
 
     def shape(self, n: int) -> tuple[int, ...]:
-        shape = self.nx.nodes[n]["meta"].get("shape")
+        shape = self.nx._node[n]["meta"].get("shape")
         if shape is None:
             raise IRError(f"%{n} has no shape: run the shapes pass first")
         return shape  # type: ignore[no-any-return]
