@@ -109,6 +109,8 @@ def _parse_tree(text: str, space: Space, filename: str) -> tuple[Tree | None, li
             return space.parser.parse(current), errors
         except UnexpectedInput as exc:
             pos, word, expected = _locate(current, space, exc)
+            if edits.touches(pos, pos + len(word)):
+                return None, errors  # an error in our own repair: the user's errors are out
             line, column = _line_col(text, edits.original(pos))
             message = _message(space, word, expected)
             errors.append(_diagnostic(text, filename, line, column, message))
@@ -179,10 +181,21 @@ class _Edits:
     """Text repairs made so far, to map positions back to the user's text."""
 
     def __init__(self) -> None:
+        self.spans: list[tuple[int, int]] = []  # (start, end) of each fill, in repaired text
         self.shifts: list[tuple[int, int]] = []  # (position in repaired text, length change)
 
     def original(self, pos: int) -> int:
         return pos - sum(delta for at, delta in self.shifts if at < pos)
+
+    def touches(self, start: int, end: int) -> bool:
+        """Whether [start, end] meets an earlier fill: repairing a repair would drift."""
+        return any(start <= fill_end and fill_start <= end for fill_start, fill_end in self.spans)
+
+    def replace(self, text: str, pos: int, word: str, fill: str) -> str:
+        self.spans = [(a, b if b <= pos else b + len(fill) - len(word)) for a, b in self.spans]
+        self.spans.append((pos, pos + len(fill)))
+        self.shifts.append((pos, len(fill) - len(word)))
+        return text[:pos] + fill + text[pos + len(word):]
 
 
 def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
@@ -192,8 +205,7 @@ def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
     choices = [n for n in expected if n not in _SKIP and n in terminals]
     if len(choices) == 1 and word.strip() and _is_choice(terminals[choices[0]]):
         fill = (literals(terminals[choices[0]]) or ("1",))[0]
-        edits.shifts.append((pos, len(fill) - len(word)))
-        return text[:pos] + fill + text[pos + len(word):]
+        return edits.replace(text, pos, word, fill)
     if space.kind != "cnn" or pos >= len(text):
         return None  # rnn statements depend on each other: a blanked one would cascade
     start = max(text.rfind(";", 0, pos), text.rfind("\n", 0, pos)) + 1

@@ -143,3 +143,11 @@ def test_custom_space_can_drop_rules_and_extend_choices(examples):
     assert [layer.filters for layer in arch.layers] == [96, 24]
     assert errors("maxpool 3x3", space)[0] == (1, 1, "expected 'conv', got 'maxpool'")
     assert errors("conv 7x3 24", space)[0][2] == "kernel height must be one of 1, 3, 5, got '7'"
+
+
+def test_no_error_is_reported_inside_a_repair():
+    # 'v' is repaired to '24', which would make the kernel width read "12424": not the user's error
+    assert errors("0con  1x1 24; conv 1x1v24") == [
+        (1, 1, "expected 'avgpool', 'conv', 'maxpool' or a new line, got '0'"),
+        (1, 23, "filter count must be one of 24, 36, 48, 64, got 'v'"),
+    ]
