@@ -259,10 +259,11 @@ def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:
     if spec.arity is not None and len(args) != spec.arity:
         raise IRError(f"%{n} = {op}: needs {spec.arity} operand(s), got {len(args)}")
     preds = graph.nx._pred[n]  # the adjacency dict itself: views are slow here
-    if len(preds) != len(set(args)) or any(a not in preds for a in args):
+    operands = set(args)
+    if len(preds) != len(operands) or not operands.issubset(preds):
         raise IRError(f"%{n} = {op}: edges do not match operands {args}")
     attrs = data["attrs"]
-    missing = [a for a in spec.attrs if a not in attrs]
+    missing = [a for a in spec.attrs if a not in attrs] if spec.attrs else None
     if missing:
         raise IRError(f"%{n} = {op}: missing attribute(s) {', '.join(missing)}")
     shape = data["meta"].get("shape")
