@@ -205,20 +205,32 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
 @cli.command()
 @click.argument("store_path", type=click.Path(dir_okay=False))
 @click.option("--rank", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--controller", is_flag=True,
+              help="Export the trained controller (reinforce) instead, for "
+                   "`nasc sample --controller`; needs -o.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write here (default: stdout).")
 @user_errors
-def export(store_path: str, rank: int, output: str | None) -> None:
-    """Write the rank-th best architecture of a search store as an .arch file."""
-    from nasc.runtime.report import export_arch
+def export(store_path: str, rank: int, controller: bool, output: str | None) -> None:
+    """Write the rank-th best architecture of a search store as an .arch file, or with
+    --controller the search's latest controller."""
+    from nasc.runtime.report import export_arch, export_controller
     from nasc.runtime.store import Store
 
+    if controller and output is None:
+        raise NascError("--controller writes a binary file: give it with -o PATH")
     store = Store.open(store_path)
     try:
-        text, _ = export_arch(store, rank)
+        if controller:
+            body, step = export_controller(store)
+        else:
+            text, _ = export_arch(store, rank)
     finally:
         store.close()
-    if output is None:
+    if controller:
+        Path(str(output)).write_bytes(body)
+        click.echo(f"wrote {output} (controller after update {step})", err=True)
+    elif output is None:
         click.echo(text, nl=False)
     else:
         Path(output).write_text(text)

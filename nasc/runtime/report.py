@@ -4,6 +4,7 @@
     leaderboard(store, top)          a fixed-width table of the best trials
     plot(stores, out_png)            reward per trial + best so far, one curve per store
     export_arch(store, rank)         (architecture text, its trial) of the rank-th best
+    export_controller(store)         (controller file bytes, step) of the latest checkpoint
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nasc.errors import NascError
-from nasc.runtime.store import Store, Trial
+from nasc.runtime.store import Store, Trial, unpack_state
 
 
 def ranked(store: Store) -> list[Trial]:
@@ -31,7 +32,7 @@ def report_json(store: Store) -> dict[str, Any]:
         row = t.to_json()
         row["status"] = "pending" if t.status == "running" else t.status
         trials.append(row)
-    return {"experiment": experiment, "trials": trials}
+    return {"experiment": experiment, "trials": trials, "controller": store.controller_steps()}
 
 
 def _score(t: Trial) -> str:
@@ -52,6 +53,11 @@ def leaderboard(store: Store, top: int = 10) -> str:
     lines = [f"{store.path}: {cfg.get('strategy', {}).get('name', '?')} on {cfg.get('data')} "
              f"({cfg.get('space')}), {counts['done']} done, {counts['failed']} failed, "
              f"{counts['pending'] + counts['running']} unfinished"]
+    steps = store.controller_steps()
+    if steps:
+        last = steps[-1]
+        lines.append(f"controller: {len(steps)} updates; at the last, baseline "
+                     f"{last.get('baseline', 0.0):.4f}, entropy {last.get('entropy', 0.0):.3f}")
     rows = [("rank", "trial", "reward", metric, "params", "MACs", "seconds", "architecture")]
     for rank, t in enumerate(best, 1):
         rows.append((str(rank), str(t.id), f"{t.reward:.4f}", _score(t), f"{t.params or 0:,}",
@@ -117,3 +123,14 @@ def export_arch(store: Store, rank: int = 1) -> tuple[str, Trial]:
     header = (f"# exported from {store.path}: trial {trial.id}, rank {rank}, "
               f"reward {trial.reward:.6g}, space {cfg.get('space')}, data {cfg.get('data')}")
     return header + "\n" + trial.arch.replace("; ", "\n") + "\n", trial
+
+
+def export_controller(store: Store) -> tuple[bytes, int]:
+    """The trained controller of a `reinforce` store, as the file `nasc sample --controller`
+    reads, and the update step it is from."""
+    checkpoint = store.latest_checkpoint()
+    if checkpoint is None:
+        raise NascError(f"{store.path}: no controller checkpoint (only a reinforce search "
+                        f"has one, after its first update)")
+    _, body, _ = unpack_state(checkpoint.state)
+    return body, checkpoint.step

@@ -24,7 +24,7 @@ from nasc.runtime.canonical import Canonicalizer
 from nasc.runtime.child import TrainConfig, TrialSpec
 from nasc.runtime.data import ImageData, kind_of, load_data
 from nasc.runtime.executors import Executor, make_executor
-from nasc.runtime.store import Store, Trial
+from nasc.runtime.store import Checkpoint, Store, Trial
 from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig, make_strategy
 
 # Options that define the search: a resumed search must be given the same ones.
@@ -135,9 +135,9 @@ class Search:
             self._save(self.strategy.ready())
         self.queue.extend(t for t in trials if t.status == "pending")
 
-    def _save(self, checkpoint: tuple[int, bytes] | None) -> None:
+    def _save(self, checkpoint: Checkpoint | None) -> None:
         if checkpoint is not None:
-            self.store.save_checkpoint(*checkpoint)
+            self.store.save_checkpoint(checkpoint)
 
     def total(self) -> int:
         return sum(self.store.counts().values())

@@ -5,7 +5,10 @@ Tables
     trials       one row per trial: arch, canonical form, controller step, status
                  (pending | running | done | failed), reward, per-epoch metrics
                  (JSON), params, MACs, timings, worker, error, reused_from
-    checkpoints  strategy/controller state per step (bytes)
+    checkpoints  the controller's state after an update (bytes); only the latest
+                 KEEP_CHECKPOINTS are kept, so a long search's file stays small
+    controller_steps  one row per controller update: its statistics (JSON: loss,
+                 baseline, mean reward, entropy, ...), kept for the whole search
 
 `Store.create(path, config, grammar)` refuses an existing file; `Store.open(path)`
 reopens one (for `--resume` and `nasc report`). `reset_unfinished()` turns
@@ -15,8 +18,10 @@ trials that never finished and keeps every finished one.
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
+import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,9 +47,25 @@ CREATE INDEX IF NOT EXISTS trials_status ON trials (status);
 CREATE TABLE IF NOT EXISTS checkpoints (
     step INTEGER PRIMARY KEY, created REAL NOT NULL, state BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS controller_steps (
+    step INTEGER PRIMARY KEY, created REAL NOT NULL, stats TEXT NOT NULL
+);
 """
 
 FINISHED = ("done", "failed")
+KEEP_CHECKPOINTS = 2  # the latest is what --resume needs; one more in reserve
+
+
+@dataclass
+class Checkpoint:
+    """The state of a strategy after controller update `step`, and that update's statistics."""
+
+    step: int
+    state: bytes
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Checkpoint(step={self.step}, {len(self.state):,} bytes)"
 
 
 @dataclass
@@ -97,6 +118,23 @@ def _trial(row: sqlite3.Row) -> Trial:
     return Trial(**values)
 
 
+def pack_state(header: dict[str, Any], body: bytes, rng: bytes) -> bytes:
+    """A checkpoint's bytes: a JSON header, the controller file, the sampler's RNG state,
+    each prefixed by its length."""
+    parts = (json.dumps(header).encode(), body, rng)
+    return b"".join(struct.pack(">Q", len(part)) + part for part in parts)
+
+
+def unpack_state(blob: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+    """The parts `pack_state` joined."""
+    parts, stream = [], io.BytesIO(blob)
+    for _ in range(3):
+        (size,) = struct.unpack(">Q", stream.read(8))
+        parts.append(stream.read(size))
+    header, body, rng = parts
+    return json.loads(header), body, rng
+
+
 class Store:
     """A search's SQLite file; every method is one transaction."""
 
@@ -126,9 +164,7 @@ class Store:
 
         conn = cls._connect(path)
         with _tx(conn):
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            _create_tables(conn)
             conn.execute("INSERT INTO experiment VALUES (1, ?, ?, ?, ?)",
                          (json.dumps(config, sort_keys=True), grammar, time.time(), __version__))
         return cls(path, conn)
@@ -142,6 +178,8 @@ class Store:
         try:
             conn = cls._connect(path)
             conn.execute("SELECT config FROM experiment").fetchone()
+            with _tx(conn):
+                _create_tables(conn)  # tables added since the store was made
         except sqlite3.DatabaseError as exc:
             raise NascError(f"{path} is not a nasc store ({exc})") from None
         return cls(path, conn)
@@ -234,15 +272,36 @@ class Store:
         return {c: a for c, _, a in rows}
 
     # --- checkpoints ----------------------------------------------------------
-    def save_checkpoint(self, step: int, state: bytes) -> None:
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Add `checkpoint` and its statistics; drop checkpoints older than the kept ones."""
+        now, step = time.time(), checkpoint.step
         with _tx(self.conn):
             self.conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
-                              (step, time.time(), state))
+                              (step, now, checkpoint.state))
+            self.conn.execute("INSERT OR REPLACE INTO controller_steps VALUES (?, ?, ?)",
+                              (step, now, json.dumps(checkpoint.stats)))
+            self.conn.execute("DELETE FROM checkpoints WHERE step <= ?",
+                              (step - KEEP_CHECKPOINTS,))
 
-    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+    def latest_checkpoint(self) -> Checkpoint | None:
         row = self.conn.execute(
             "SELECT step, state FROM checkpoints ORDER BY step DESC LIMIT 1").fetchone()
-        return None if row is None else (int(row[0]), bytes(row[1]))
+        if row is None:
+            return None
+        stats = self.conn.execute("SELECT stats FROM controller_steps WHERE step = ?",
+                                  (row[0],)).fetchone()
+        return Checkpoint(int(row[0]), bytes(row[1]), json.loads(stats[0]) if stats else {})
+
+    def controller_steps(self) -> list[dict[str, Any]]:
+        """Every controller update's statistics, in order: [{"step", ...stats}]."""
+        rows = self.conn.execute("SELECT step, stats FROM controller_steps ORDER BY step")
+        return [{"step": int(step), **json.loads(stats)} for step, stats in rows]
+
+
+def _create_tables(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 class _tx:

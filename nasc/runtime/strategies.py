@@ -11,7 +11,7 @@
     restore(trials, checkpoint)     rebuild state from the store (fresh or resumed)
     propose(free, remaining) -> [Proposal]   new architectures, at most `remaining`
                                     (usually `free`, the idle workers; may be none)
-    observe(trial) -> bytes | None  a finished trial; a checkpoint to save, if any
+    observe(trial) -> Checkpoint | None  a finished trial; a checkpoint to save, if any
 
 A strategy's state is a pure function of the store (its trials in id order
 and its last checkpoint), so a resumed search continues where it stopped.
@@ -19,10 +19,7 @@ and its last checkpoint), so a resumed search continues where it stopped.
 
 from __future__ import annotations
 
-import io
-import json
 import random
-import struct
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -36,7 +33,7 @@ from nasc.controller.mutation import mutate, parse_sample
 from nasc.controller.reinforce import Controller, TrainerConfig
 from nasc.controller.samples import RandomSampler, Sample
 from nasc.errors import NascError
-from nasc.runtime.store import FINISHED, Trial
+from nasc.runtime.store import FINISHED, Checkpoint, Trial, pack_state, unpack_state
 
 
 @dataclass
@@ -77,13 +74,13 @@ class Strategy:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.table.space.name}, proposed={self.proposed})"
 
-    def restore(self, trials: list[Trial], checkpoint: tuple[int, bytes] | None) -> None:
+    def restore(self, trials: list[Trial], checkpoint: Checkpoint | None) -> None:
         self.proposed = len(trials)
 
     def propose(self, free: int, remaining: int) -> list[Proposal]:
         raise NotImplementedError
 
-    def observe(self, trial: Trial) -> tuple[int, bytes] | None:
+    def observe(self, trial: Trial) -> Checkpoint | None:
         return None
 
     def _rng(self, index: int) -> random.Random:
@@ -116,7 +113,7 @@ class EvolutionStrategy(Strategy):
         super().__init__(space, config)
         self.finished: list[Trial] = []  # in finishing order; the population is the tail
 
-    def restore(self, trials: list[Trial], checkpoint: tuple[int, bytes] | None) -> None:
+    def restore(self, trials: list[Trial], checkpoint: Checkpoint | None) -> None:
         super().restore(trials, checkpoint)
         done = [t for t in trials if t.status in FINISHED]
         self.finished = sorted(done, key=lambda t: (t.finished or 0.0, t.id))
@@ -143,7 +140,7 @@ class EvolutionStrategy(Strategy):
         child = mutate(self.table, sample, rng)
         return Proposal(child.text, info={"origin": "mutation", "parent": parent.id})
 
-    def observe(self, trial: Trial) -> tuple[int, bytes] | None:
+    def observe(self, trial: Trial) -> Checkpoint | None:
         self.finished.append(trial)
         return None
 
@@ -161,12 +158,11 @@ class ReinforceStrategy(Strategy):
         self.table = self.controller.table  # decision states are per table: share one
         self.step = 0  # updates done
         self.batch: dict[int, Trial | None] = {}  # trial id -> finished trial (current step)
-        self.history: list[dict[str, Any]] = []
 
-    def restore(self, trials: list[Trial], checkpoint: tuple[int, bytes] | None) -> None:
+    def restore(self, trials: list[Trial], checkpoint: Checkpoint | None) -> None:
         super().restore(trials, checkpoint)
         if checkpoint is not None:
-            self.step, self.history = _load_controller(self.controller, checkpoint[1])
+            self.step = _load_controller(self.controller, checkpoint.state)
         current = [t for t in trials if t.step == self.step + 1]
         self.batch = {t.id: (t if t.status in FINISHED else None) for t in current}
         if current:  # drawn before the stop: draw again (same RNG) to keep the stream in step
@@ -190,7 +186,7 @@ class ReinforceStrategy(Strategy):
         """The store ids of the proposals just made (the current step's trials)."""
         self.batch = {i: None for i in ids}
 
-    def observe(self, trial: Trial) -> tuple[int, bytes] | None:
+    def observe(self, trial: Trial) -> Checkpoint | None:
         if trial.id not in self.batch:
             return None
         self.batch[trial.id] = trial
@@ -198,13 +194,13 @@ class ReinforceStrategy(Strategy):
             return None
         return self._update()
 
-    def ready(self) -> tuple[int, bytes] | None:
+    def ready(self) -> Checkpoint | None:
         """An update due at restore time (the step was scored but not yet learned)."""
         if self.batch and all(t is not None for t in self.batch.values()):
             return self._update()
         return None
 
-    def _update(self) -> tuple[int, bytes]:
+    def _update(self) -> Checkpoint:
         trials = [t for t in self.batch.values() if t is not None]
         samples = [parse_sample(self.table, t.arch, self.budget) for t in trials]
         rewards = [float(t.reward or 0.0) for t in trials]
@@ -212,28 +208,22 @@ class ReinforceStrategy(Strategy):
             warnings.simplefilter("ignore", UserWarning)
             stats = self.controller.update(samples, rewards)
         self.step += 1
-        self.history.append({"step": self.step, **stats})
         self.batch = {}
-        return self.step, _save_controller(self.controller, self.step, self.history)
+        return Checkpoint(self.step, _save_controller(self.controller, self.step), stats)
 
 
-def _save_controller(controller: Controller, step: int, history: list[dict[str, Any]]) -> bytes:
+def _save_controller(controller: Controller, step: int) -> bytes:
     """Checkpoint bytes: a JSON header, the controller file, the sampler's RNG state."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "controller.pt"
         controller.save(path)
         body = path.read_bytes()
     rng = controller.generator.get_state().numpy().tobytes()
-    header = json.dumps({"step": step, "history": history}).encode()
-    return b"".join(struct.pack(">Q", len(part)) + part for part in (header, body, rng))
+    return pack_state({"step": step}, body, rng)
 
 
-def _load_controller(controller: Controller, blob: bytes) -> tuple[int, list[dict[str, Any]]]:
-    parts, stream = [], io.BytesIO(blob)
-    for _ in range(3):
-        (size,) = struct.unpack(">Q", stream.read(8))
-        parts.append(stream.read(size))
-    header, body, rng = parts
+def _load_controller(controller: Controller, blob: bytes) -> int:
+    header, body, rng = unpack_state(blob)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "controller.pt"
         path.write_bytes(body)
@@ -242,8 +232,7 @@ def _load_controller(controller: Controller, blob: bytes) -> tuple[int, list[dic
     controller.optimizer.load_state_dict(loaded.optimizer.state_dict())
     controller.baseline, controller.samples_seen = loaded.baseline, loaded.samples_seen
     controller.generator.set_state(torch.frombuffer(bytearray(rng), dtype=torch.uint8))
-    meta = json.loads(header)
-    return int(meta["step"]), list(meta["history"])
+    return int(header["step"])
 
 
 STRATEGIES: dict[str, type[Strategy]] = {"reinforce": ReinforceStrategy, "random": RandomStrategy,

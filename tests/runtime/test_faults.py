@@ -39,5 +39,5 @@ def test_reinforce_learns_from_failures(tmp_path: Path) -> None:
     summary = run_search(config)
     assert summary.counts["failed"] >= 2 and summary.counts["done"] + summary.counts["failed"] == 4
     store = Store.open(tmp_path / "s.db")
-    assert store.latest_checkpoint()[0] == 2  # both steps learned
+    assert store.latest_checkpoint().step == 2  # both steps learned
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from runtime_helpers import tiny_config
 
 from nasc.runtime.search import run_search
@@ -89,7 +90,12 @@ def test_sigkill_and_resume_keeps_every_trial_once(tmp_path: Path) -> None:
     counts = store.counts()
     assert counts["done"] + counts["failed"] == TRIALS and counts["pending"] == 0
     assert [t.step for t in trials] == [1 + i // BATCH for i in range(TRIALS)]
-    assert store.latest_checkpoint()[0] == TRIALS // BATCH  # every step learned exactly once
+    assert store.latest_checkpoint().step == TRIALS // BATCH  # every step learned exactly once
+    steps = store.controller_steps()
+    assert [s["step"] for s in steps] == list(range(1, TRIALS // BATCH + 1))
+    for s in steps:  # each update learned from its own step's finished trials
+        rewards = [t.reward or 0.0 for t in trials if t.step == s["step"]]
+        assert s["reward"] == pytest.approx(sum(rewards) / BATCH, rel=1e-5)
 
     # the same search, never interrupted: the same architectures in the same steps
     config = tiny_config(tmp_path / "whole.db", "reinforce", trials=TRIALS, batch=BATCH,

@@ -51,7 +51,7 @@ def test_inline_search_per_strategy(tmp_path: Path, strategy: str) -> None:
     store = _check_complete(tmp_path / "s.db", 7)
     if strategy == "reinforce":  # 3 per step: steps 1, 1, 1, 2, 2, 2, 3 and two updates saved
         assert [t.step for t in store.trials()] == [1, 1, 1, 2, 2, 2, 3]
-        assert store.latest_checkpoint()[0] == 3
+        assert store.latest_checkpoint().step == 3
     if strategy == "evolution":
         origins = [t.proposal.get("origin") for t in store.trials()]
         assert origins[:4] == ["random"] * 4 and set(origins[4:]) == {"mutation"}

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from nasc.cli import cli
 from nasc.compiler.frontend import parse
+from nasc.runtime.store import Store
 
 TINY = ["--trials", "4", "--epochs", "1", "--max-batches", "3", "--max-layers", "2",
         "--executor", "inline", "--strategy", "random"]
@@ -94,3 +95,42 @@ def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) ->
 def test_export_rank_out_of_range(store: Path) -> None:
     result = CliRunner().invoke(cli, ["export", str(store), "--rank", "9"])
     assert result.exit_code == 1 and "no rank 9 (4 finished trials)" in result.output
+
+
+def test_reinforce_store_keeps_every_update_and_exports_its_controller(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    args = ["search", "--store", str(path), *TINY[:-1], "reinforce", "--trials", "8",
+            "--batch", "2"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(CliRunner().invoke(cli, ["report", str(path), "--json"]).output)
+    assert [s["step"] for s in doc["controller"]] == [1, 2, 3, 4]  # one per update
+    assert {"loss", "baseline", "reward", "entropy"} <= set(doc["controller"][0])
+    rewards = {t["step"]: [] for t in doc["trials"]}
+    for t in doc["trials"]:
+        rewards[t["step"]].append(t["reward"])
+    for step in doc["controller"]:  # each update saw the mean reward of its own step
+        assert step["reward"] == pytest.approx(sum(rewards[step["step"]]) / 2, rel=1e-5)
+    store = Store.open(path)
+    assert [c for (c,) in store.conn.execute("SELECT step FROM checkpoints")] == [3, 4]
+    store.close()
+    table = CliRunner().invoke(cli, ["report", str(path)]).output
+    assert "controller: 4 updates" in table.splitlines()[1]
+    out = tmp_path / "controller.pt"
+    exported = CliRunner().invoke(cli, ["export", str(path), "--controller", "-o", str(out)])
+    assert exported.exit_code == 0 and "after update 4" in exported.output
+    sampled = CliRunner().invoke(cli, ["sample", "--controller", str(out), "-n", "5",
+                                       "--max-layers", "2", "--seed", "1"])
+    assert sampled.exit_code == 0, sampled.output
+    lines = sampled.output.splitlines()
+    assert len(lines) == 5
+    assert all(len(parse(line, "cnn").arch.layers) <= 2 for line in lines)  # parse raises if invalid
+
+
+def test_export_controller_of_a_random_search_is_one_line(store: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", str(store), "--controller", "-o",
+                                      str(tmp_path / "c.pt")])
+    assert result.exit_code == 1 and "no controller checkpoint" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    no_out = CliRunner().invoke(cli, ["export", str(store), "--controller"])
+    assert no_out.exit_code == 1 and "give it with -o PATH" in no_out.output

@@ -9,7 +9,7 @@ import pytest
 
 from nasc.errors import NascError
 from nasc.runtime.canonical import Canonicalizer, canonical_graph, isomorphic, wl_hash
-from nasc.runtime.store import Store
+from nasc.runtime.store import Checkpoint, Store
 
 OPTIONS = {"input_shape": (1, 8, 8), "num_classes": 10}
 
@@ -48,9 +48,13 @@ def test_trial_lifecycle_and_exactly_once(tmp_path: Path) -> None:
     assert store.counts() == {"pending": 1, "running": 0, "done": 1, "failed": 0}
     assert store.finished_with_canon("k1").id == a
     assert store.finished_with_canon("k2") is None
-    store.save_checkpoint(1, b"one")
-    store.save_checkpoint(2, b"two")
-    assert store.latest_checkpoint() == (2, b"two")
+    for step, state in enumerate((b"one", b"two", b"three"), 1):
+        store.save_checkpoint(Checkpoint(step, state, {"loss": -step}))
+    latest = store.latest_checkpoint()
+    assert (latest.step, latest.state, latest.stats) == (3, b"three", {"loss": -3})
+    kept = [s for (s,) in store.conn.execute("SELECT step FROM checkpoints")]
+    assert kept == [2, 3]  # KEEP_CHECKPOINTS: older states are dropped ...
+    assert store.controller_steps() == [{"step": s, "loss": -s} for s in (1, 2, 3)]  # ... stats kept
 
 
 def test_store_is_durable_across_connections(tmp_path: Path) -> None:
