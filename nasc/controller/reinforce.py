@@ -17,6 +17,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -136,8 +137,9 @@ class Controller:
                 "reward": float(reward.mean()), "entropy": float(batch.entropy.detach().mean()),
                 "grad_norm": float(norm)}
 
-    def save(self, path: str | Path) -> None:
-        """Write the controller's state (weights, optimiser, baseline, schedule)."""
+    def save(self, path: str | Path | BinaryIO) -> None:
+        """Write the controller's state (weights, optimiser, baseline, schedule) to a file
+        (a path, or a binary file object)."""
         torch.save({
             "format": FORMAT,
             "space": _space_spec(self.table.space),
@@ -151,14 +153,15 @@ class Controller:
             "optimizer": self.optimizer.state_dict(),
             "baseline": self.baseline,
             "samples_seen": self.samples_seen,
-        }, str(path))
+        }, path if hasattr(path, "write") else str(path))
 
     @classmethod
-    def load(cls, path: str | Path, space: Space | str | None = None,
+    def load(cls, path: str | Path | BinaryIO, space: Space | str | None = None,
              device: str | torch.device = "cpu") -> Controller:
         """Read a controller saved by `save()` (safely: `weights_only=True`)."""
         try:
-            state = torch.load(str(path), map_location=device, weights_only=True)
+            source = path if hasattr(path, "read") else str(path)
+            state = torch.load(source, map_location=device, weights_only=True)
         except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise NascError(f"{path}: cannot read controller checkpoint: {reason}") from exc

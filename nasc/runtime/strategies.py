@@ -19,11 +19,10 @@ and its last checkpoint), so a resumed search continues where it stopped.
 
 from __future__ import annotations
 
+import io
 import random
-import tempfile
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -214,20 +213,16 @@ class ReinforceStrategy(Strategy):
 
 def _save_controller(controller: Controller, step: int) -> bytes:
     """Checkpoint bytes: a JSON header, the controller file, the sampler's RNG state."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "controller.pt"
-        controller.save(path)
-        body = path.read_bytes()
+    buffer = io.BytesIO()
+    controller.save(buffer)
+    body = buffer.getvalue()
     rng = controller.generator.get_state().numpy().tobytes()
     return pack_state({"step": step}, body, rng)
 
 
 def _load_controller(controller: Controller, blob: bytes) -> int:
     header, body, rng = unpack_state(blob)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "controller.pt"
-        path.write_bytes(body)
-        loaded = Controller.load(path, controller.table.space, device=controller.device)
+    loaded = Controller.load(io.BytesIO(body), controller.table.space, device=controller.device)
     controller.policy.load_state_dict(loaded.policy.state_dict())
     controller.optimizer.load_state_dict(loaded.optimizer.state_dict())
     controller.baseline, controller.samples_seen = loaded.baseline, loaded.samples_seen
