@@ -6,11 +6,13 @@ The rollout keeps the controller's state h of every step; `AnchorPoints.draw()`
 gathers the anchor points of the whole batch, forms every (i, j) pair of the
 same sample (no padding: samples may differ in depth), draws (or replays) all
 the Bernoullis at once, and returns their log-probabilities and entropies (B,).
+W_prev h_j and W_curr h_i are computed once per anchor point, not per pair.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -19,73 +21,110 @@ from torch.nn import functional as F
 from nasc.controller.decisions import ANCHOR
 
 if TYPE_CHECKING:
+    from nasc.controller.decisions import DecisionTable
     from nasc.controller.rollout import Rollout
+    from nasc.controller.samples import Sample
+
+
+class Pairs(NamedTuple):
+    """Every pair (query n, key m) of anchor points of one sample with m before n."""
+
+    query: np.ndarray  # (P,)
+    key: np.ndarray  # (P,)
+    rows: torch.Tensor  # (P, 2): rows 2m and 2n + 1 of the interleaved [keys; queries]
+    owner: torch.Tensor  # (P,): the sample of each pair
+
+
+@lru_cache(maxsize=64)
+def pairs_of(counts: tuple[int, ...]) -> Pairs:
+    """The pairs when sample b has counts[b] anchor points (numbered by sample, then step).
+
+    Cached: a batch of fixed-depth samples has the same pairs every time.
+    """
+    total = np.asarray(counts, dtype=np.int64)
+    sample = np.repeat(np.arange(len(counts)), total)  # (N,)
+    first = np.repeat(np.cumsum(total) - total, total)  # (N,) the sample's first anchor point
+    before = np.arange(len(sample)) - first  # (N,) earlier anchor points
+    query = np.repeat(np.arange(len(sample)), before)  # (P,)
+    offset = np.repeat(np.cumsum(before) - before, before)
+    key = np.repeat(first, before) + np.arange(len(query)) - offset  # (P,)
+    for array in (query, key):
+        array.setflags(write=False)
+    rows = torch.from_numpy(np.stack([2 * key, 2 * query + 1], 1))
+    return Pairs(query, key, rows, torch.from_numpy(sample[query]))
 
 
 class AnchorPoints:
     """The anchor steps of a finished rollout and the inputs drawn for them."""
 
-    def __init__(self, rollout: Rollout, states: np.ndarray, choices: np.ndarray) -> None:
-        self.rollout = rollout
-        self.table = rollout.table
+    def __init__(self, table: DecisionTable, states: np.ndarray, choices: np.ndarray) -> None:
+        self.table = table  # no reference to the rollout: no cycle keeping its tensors alive
         self.states = states  # (B, T)
         self.choices = choices.copy()  # (B, T); anchor steps get their class here
-        self.codes = np.zeros_like(states)  # (B, T): bit j set if layer j + 1 is an input
-        # anchor points n = 0..N-1, by sample then step: their sample, step and layer slot
-        self.rows, self.steps = np.nonzero(self.table.kind[states] == ANCHOR)
-        self.slots = self.table.layer[states[self.rows, self.steps]]  # layers before each
-        # every pair (query n, key m) of anchor points of one sample with m before n
-        first = np.searchsorted(self.rows, self.rows)  # the sample's first anchor point
-        before = np.arange(len(self.rows)) - first  # (N,) earlier anchor points
-        self.query = np.repeat(np.arange(len(self.rows)), before)  # (P,)
-        offset = np.repeat(np.cumsum(before) - before, before)
-        self.key = np.repeat(first, before) + np.arange(len(self.query)) - offset  # (P,)
+        self.codes = np.zeros((0, 0), dtype=np.int64)  # (B, T) once drawn: bit j set if
+        # layer j + 1 is an input. Anchor points n = 0..N-1, by sample then step:
+        self.rows, self.steps = np.nonzero(table.kind[states] == ANCHOR)  # sample, step
+        self.at = states[self.rows, self.steps]  # (N,) decision states
+        self.slots = table.layer[self.at]  # (N,) layers before each
+        self.pairs = pairs_of(tuple(np.bincount(self.rows, minlength=len(states)).tolist()))
+        self.query, self.key = self.pairs.query, self.pairs.key  # (P,) each
 
     def __repr__(self) -> str:
         return f"AnchorPoints({len(self.rows)} anchor points, {len(self.query)} pairs)"
 
-    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def draw(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw every layer's inputs; log-probabilities and entropies per sample (B,)."""
-        rollout, device = self.rollout, self.rollout.device
+        device = rollout.device
         zero = torch.zeros(rollout.n, device=device)
         if len(self.query) == 0:
             self._record(np.zeros(0, dtype=bool))
             return zero, zero
-        scores = self._scores()  # (P,)
-        ok = self.table.anchor_ok[self.states[self.rows, self.steps]]  # (N, classes)
-        some = ok[:, 1:].any(1)
-        free = (ok[:, 0] & some)[self.query]  # (P,): a real draw (else forced)
-        valid = torch.from_numpy(free.astype(np.float32)).to(device)
-        if rollout.replay is None:
-            bits = torch.bernoulli(torch.sigmoid(scores), generator=rollout.generator) * valid
-            drawn = bits.detach().cpu().numpy() > 0.5
+        scores = self._scores(rollout)  # (P,)
+        probs = torch.sigmoid(scores)
+        free, required = self._options()
+        if rollout.replay is None:  # Bernoulli(p): uniform < p
+            uniform = torch.rand(scores.shape, generator=rollout.generator, device=device)
+            drawn = (uniform < probs).cpu().numpy()
+            if free is not None:
+                drawn &= free
         else:
-            drawn = self._replayed()
-        required = ~ok[:, 0] & some
-        if required.any():  # the grammar requires an input here: take the likeliest
+            drawn = self._replayed(rollout.replay)
+        if required is not None:  # the grammar requires an input here: take the likeliest
             drawn = self._required(drawn, required, scores)
         self._record(drawn)
-        bits = torch.from_numpy(drawn.astype(np.float32)).to(device)
-        lp = F.logsigmoid((2 * bits - 1) * scores) * valid
-        ent = (F.softplus(scores) - torch.sigmoid(scores) * scores) * valid
-        owner = torch.from_numpy(self.rows[self.query]).to(device)  # (P,) sample of each pair
+        sign = torch.from_numpy(np.where(drawn, np.float32(1), np.float32(-1))).to(device)
+        lp = F.logsigmoid(sign * scores)  # (P,)
+        ent = F.softplus(scores) - probs * scores
+        if free is not None:  # forced pairs: probability 1, entropy 0
+            valid = torch.from_numpy(free.astype(np.float32)).to(device)
+            lp, ent = lp * valid, ent * valid
+        owner = self.pairs.owner.to(device)
         return zero.index_add(0, owner, lp), zero.index_add(0, owner, ent)
 
-    def _scores(self) -> torch.Tensor:
-        """v^T tanh(W_prev h_j + W_curr h_i) for every pair: (P,)."""
-        rollout = self.rollout
+    def _options(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Which pairs are real draws (None: all), which anchor points need an input."""
+        ok = self.table.anchor_ok[self.at]  # (N, classes)
+        some = ok[:, 1:].any(1)
+        free = (ok[:, 0] & some)[self.query]  # (P,): a real draw (else forced)
+        required = ~ok[:, 0] & some  # (N,)
+        return (None if free.all() else free), (required if required.any() else None)
+
+    def _scores(self, rollout: Rollout) -> torch.Tensor:
+        """v^T tanh(W_prev h_j + W_curr h_i) for every pair: (P,).
+
+        The keys and queries are projected once per anchor point (N rows); one
+        embedding_bag then adds each pair's key and query.
+        """
         policy, device = rollout.policy, rollout.device
-        hidden = torch.stack(rollout.hidden)  # (T, B, H)
-        picked = hidden[torch.from_numpy(self.steps).to(device),
-                        torch.from_numpy(self.rows).to(device)]  # (N, H): h at anchor points
+        at = torch.from_numpy(self.steps * rollout.n + self.rows).to(device)
+        picked = torch.cat(rollout.hidden).index_select(0, at)  # (N, H): h at anchor points
+        weight, v2, v_sum = policy.anchor_weights()
+        both = F.linear(picked, weight)  # (N, 2A): row n is [2 W_prev h_n, 2 W_curr h_n]
+        pairs = F.embedding_bag(self.pairs.rows.to(device),
+                                both.view(-1, policy.config.attention), mode="sum")  # (P, A)
         # tanh(z) = 2 sigmoid(2z) - 1, so v^T tanh(z) = (2v)^T sigmoid(2z) - sum(v): exact,
         # and sigmoid is several times faster than tanh on CPU.
-        both = (2 * picked) @ torch.cat([policy.w_prev.weight, policy.w_curr.weight]).t()
-        keys, queries = both.split(policy.config.attention, dim=1)  # (N, A) each
-        pairs = keys.index_select(0, torch.from_numpy(self.key).to(device))  # (P, A)
-        pairs = pairs.add_(queries.index_select(0, torch.from_numpy(self.query).to(device)))
-        v = policy.v.weight[0]  # (A,)
-        scores = pairs.sigmoid_() @ (2 * v) - v.sum()  # (P,)
+        scores = pairs.sigmoid_() @ v2 - v_sum  # (P,)
         return scores / rollout.temperature if rollout.temperature != 1.0 else scores
 
     def _required(self, drawn: np.ndarray, required: np.ndarray, scores: torch.Tensor
@@ -98,9 +137,7 @@ class AnchorPoints:
                 drawn[pairs[int(values[pairs].argmax())]] = True
         return drawn
 
-    def _replayed(self) -> np.ndarray:
-        replay = self.rollout.replay
-        assert replay is not None
+    def _replayed(self, replay: list[Sample]) -> np.ndarray:
         chosen = [set(replay[b].anchors[t]) for b, t in zip(self.rows, self.steps, strict=True)]
         layer = self.slots + 1  # 1-based layer of each anchor point
         return np.array([int(layer[m]) in chosen[n]

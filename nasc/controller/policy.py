@@ -67,6 +67,7 @@ class Policy(nn.Module):
             self.embed.weight[self.start_id].zero_()
         self._mask: torch.Tensor | None = None
         self._head: tuple[tuple[int, int, int], tuple] | None = None  # type: ignore[type-arg]
+        self._anchor: tuple[tuple[int, ...], tuple] | None = None  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         c = self.config
@@ -119,6 +120,22 @@ class Policy(nn.Module):
             valid[table.kind[:count] != TOKEN, table.vocab.end] = True  # not a token step
             self._mask = torch.from_numpy(np.where(valid, 0.0, -np.inf).astype(np.float32))
         return self._mask
+
+    def anchor_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[W_prev; W_curr] times 2 (2A, H), 2v (A,) and sum(v), for the anchor scores
+        (2v)^T sigmoid(2 W_prev h_j + 2 W_curr h_i) - sum(v) = v^T tanh(W_prev h_j + W_curr h_i).
+
+        Cached while gradients are off and the weights are unchanged.
+        """
+        params = (self.w_prev.weight, self.w_curr.weight, self.v.weight)
+        key = tuple(x for p in params for x in (p.data_ptr(), p._version))
+        if torch.is_grad_enabled() or self._anchor is None or self._anchor[0] != key:
+            v = self.v.weight[0]
+            weights = (torch.cat([self.w_prev.weight, self.w_curr.weight]) * 2, 2 * v, v.sum())
+            if torch.is_grad_enabled():
+                return weights
+            self._anchor = (key, weights)
+        return self._anchor[1]  # type: ignore[no-any-return]
 
     def anchor_probs(self, keys: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """sigmoid(v^T tanh(W_prev h_j + W_curr h_i)) for stored keys W_prev h_j: (B, J)."""

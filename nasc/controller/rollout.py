@@ -14,6 +14,7 @@ per-step work is then the LSTM plus a few table lookups.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,13 +55,12 @@ class Rollout:
             states, choices = self._run_one()
         else:
             states, choices = self._run_batch()
-        self.anchors = AnchorPoints(self, states, choices)
-        log_prob, entropy = self.anchors.draw()
-        if self.token_logits:
-            lp, ent = categorical_stats(torch.stack(self.token_logits),
-                                        torch.stack(self.token_choices))
-            log_prob, entropy = log_prob + lp, entropy + ent
-        return log_prob, entropy
+        lp, ent = categorical_stats(torch.stack(self.token_logits),
+                                    torch.stack(self.token_choices))
+        self.token_logits.clear()
+        self.anchors = AnchorPoints(self.table, states, choices)
+        log_prob, entropy = self.anchors.draw(self)
+        return log_prob + lp, entropy + ent
 
     def _refresh(self) -> None:
         """New decision states were built: extend the per-state biases."""
@@ -82,44 +82,38 @@ class Rollout:
         return start, self.policy.zeros(self.n)
 
     def _run_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        """The batched loop; decision states stay a tensor, advanced by table lookups.
+        """The batched loop (sampling or replaying); decision states stay a tensor (B,).
 
-        On CPU the "all finished?" test (a device sync) runs every few steps, and a
-        transition not built yet is caught when its state id fails to index; finished
-        samples just keep choosing the end token.
+        Sampling advances the states by one table lookup per step. On CPU the "all
+        finished?" test (a reduction) runs every few steps, and a transition not built
+        yet is caught when its state id fails to index; finished samples just keep
+        choosing the end token.
         """
-        table, device = self.table, self.device
         inputs, hc = self._start()
-        states = torch.full((self.n,), table.root(self.budget)[0], dtype=torch.long,
-                            device=device)
+        states = torch.full((self.n,), self.table.root(self.budget)[0], dtype=torch.long,
+                            device=self.device)
         script = self._script() if self.replay is not None else None
-        check = 4 if device.type == "cpu" and script is None else 1
+        check = 4 if self.cpu else 1
         record: list[torch.Tensor] = []
         lstm, hidden, generator = self.policy.lstm, self.hidden, self.generator
-        all_logits, all_tokens = self.token_logits, self.token_choices
-        temperature = self.temperature
-        t = 0
-        while script is None or t < script[0].shape[0]:
+        for t in range(1, len(script[0]) + 1 if script is not None else sys.maxsize):
             if script is not None:
-                states = script[0][t]
+                states, tokens = script[0][t - 1], script[1][t - 1]
             rows = self._rows(states, record)
             h, hc = lstm(inputs, hc)
             hidden.append(h)
-            logits = torch.addmm(rows, h, self.weight)  # (B, V): masked logits
-            if temperature != 1.0:
-                logits = logits / temperature
+            logits = self._logits(h, rows)  # (B, V): masked
             if script is None:
                 tokens = torch.multinomial(torch.softmax(logits, -1), 1,
                                            generator=generator).squeeze(1)
-            else:
-                tokens = script[1][t]
-            all_logits.append(logits)
-            all_tokens.append(tokens)
+            self.token_logits.append(logits)
+            self.token_choices.append(tokens)
             record.append(states)
-            states = self.trans[states, tokens]  # type: ignore[index]  # anchors: any option
             inputs = tokens
-            t += 1
-            if script is None and t % check == 0:
+            if script is not None:
+                continue
+            states = self.trans[states, tokens]  # type: ignore[index]  # anchors: any option
+            if t % check == 0:
                 high = int(states.max())
                 if high == UNBUILT:  # transitions not built yet
                     states, high = self._build(record[-1], tokens)
@@ -129,14 +123,13 @@ class Rollout:
                 torch.stack(self.token_choices, 1).cpu().numpy())
 
     def _rows(self, states: torch.Tensor, record: list[torch.Tensor]) -> torch.Tensor:
-        """Each row's masked output bias; builds transitions met for the first time."""
-        if self.cpu:
-            try:
-                return self.biases.index_select(0, states)
-            except (IndexError, RuntimeError):  # an UNBUILT state id
-                pass
-        elif int(states.max()) != UNBUILT:
+        """Each row's masked output bias (B, V); builds transitions met for the first time."""
+        if not self.cpu:  # checked after every step there: never UNBUILT here
             return self.biases.index_select(0, states)
+        try:
+            return self.biases.index_select(0, states)
+        except (IndexError, RuntimeError):  # an UNBUILT state id
+            pass
         states.copy_(self._build(record[-1], self.token_choices[-1])[0])
         return self.biases.index_select(0, states)
 
@@ -145,7 +138,7 @@ class Rollout:
         self._refresh()
         return torch.from_numpy(built).to(self.device), int(built.max())
 
-    def _script(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _script(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         """Replay: every step's states and tokens (T, B), padded with the finished state."""
         assert self.replay is not None
         table = self.table
@@ -156,7 +149,8 @@ class Rollout:
             states[: len(sample), b] = sample.states
             tokens[: len(sample), b] = [c if c < table.V else table.vocab.end
                                         for c in sample.choices]
-        return torch.from_numpy(states).to(self.device), torch.from_numpy(tokens).to(self.device)
+        return (torch.from_numpy(states).to(self.device).unbind(0),
+                torch.from_numpy(tokens).to(self.device).unbind(0))
 
     def _run_one(self) -> tuple[np.ndarray, np.ndarray]:
         """The same loop for one sample on Python scalars (batch 1 is latency-bound)."""
