@@ -118,6 +118,7 @@ class AnchorPoints:
         policy, device = rollout.policy, rollout.device
         at = torch.from_numpy(self.steps * rollout.n + self.rows).to(device)
         picked = torch.cat(rollout.hidden).index_select(0, at)  # (N, H): h at anchor points
+        rollout.hidden.clear()  # no longer needed: freed before the (P, A) pairs
         weight, v2, v_sum = policy.anchor_weights()
         both = F.linear(picked, weight)  # (N, 2A): row n is [2 W_prev h_n, 2 W_curr h_n]
         pairs = F.embedding_bag(self.pairs.rows.to(device),

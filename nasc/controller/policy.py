@@ -168,14 +168,15 @@ class Policy(nn.Module):
         """The same LSTM with no grammar: `steps` unmasked softmax draws (benchmarks)."""
         inputs = torch.full((n,), self.start_id, dtype=torch.long, device=self.device)
         hc = self.zeros(n)
-        logits, choices = [], []
+        logits, choices, probs = [], [], []
         for _ in range(steps):
             h, hc = self.lstm(inputs, hc)
             step = self.out(h)  # (B, V)
-            inputs = torch.multinomial(torch.softmax(step, -1), 1, generator=generator).squeeze(1)
+            probs.append(torch.softmax(step, -1))
+            inputs = torch.multinomial(probs[-1], 1, generator=generator).squeeze(1)
             logits.append(step)
             choices.append(inputs)
-        return categorical_stats(torch.stack(logits), torch.stack(choices))
+        return categorical_stats(torch.stack(logits), torch.stack(choices), torch.stack(probs))
 
 
 def _merge(samples: list[Sample], parts: dict[Budget, SampleBatch]) -> SampleBatch:

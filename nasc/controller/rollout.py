@@ -39,6 +39,7 @@ class Rollout:
         self.cpu = self.device.type == "cpu"
         self.token_logits: list[torch.Tensor] = []  # (B, V) per step
         self.token_choices: list[torch.Tensor] = []  # (B,) per step
+        self.token_probs: list[torch.Tensor] = []  # (B, V) per step: the softmax drawn from
         self.hidden: list[torch.Tensor] = []  # (B, H) per step, for the anchor points
         self.anchors: AnchorPoints | None = None
         self.trans: torch.Tensor | None = None
@@ -55,12 +56,21 @@ class Rollout:
             states, choices = self._run_one()
         else:
             states, choices = self._run_batch()
-        lp, ent = categorical_stats(torch.stack(self.token_logits),
-                                    torch.stack(self.token_choices))
-        self.token_logits.clear()
+        lp, ent = self._token_stats()
         self.anchors = AnchorPoints(self.table, states, choices)
         log_prob, entropy = self.anchors.draw(self)
         return log_prob + lp, entropy + ent
+
+    def _token_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities and entropies of the token choices (B,); frees the logits."""
+        if not self.token_logits:  # only anchor steps
+            zero = torch.zeros(self.n, device=self.device)
+            return zero, zero
+        logits = torch.stack(self.token_logits)  # (T, B, V)
+        probs = torch.stack(self.token_probs) if self.token_probs else torch.softmax(logits, -1)
+        self.token_logits.clear()
+        self.token_probs.clear()
+        return categorical_stats(logits, torch.stack(self.token_choices), probs)
 
     def _refresh(self) -> None:
         """New decision states were built: extend the per-state biases."""
@@ -104,8 +114,9 @@ class Rollout:
             hidden.append(h)
             logits = self._logits(h, rows)  # (B, V): masked
             if script is None:
-                tokens = torch.multinomial(torch.softmax(logits, -1), 1,
-                                           generator=generator).squeeze(1)
+                probs = torch.softmax(logits, -1)
+                tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                self.token_probs.append(probs)
             self.token_logits.append(logits)
             self.token_choices.append(tokens)
             record.append(states)
@@ -167,8 +178,9 @@ class Rollout:
                 inputs, choice = after_anchor, int(default[state])
             else:
                 logits = self._logits(h, self.rows[state])
-                inputs = torch.multinomial(torch.softmax(logits, -1), 1,
-                                           generator=self.generator)[0]
+                probs = torch.softmax(logits, -1)
+                inputs = torch.multinomial(probs, 1, generator=self.generator)[0]
+                self.token_probs.append(probs)
                 choice = int(inputs.item())
                 self.token_logits.append(logits)
                 self.token_choices.append(inputs)
@@ -194,10 +206,15 @@ class Rollout:
                                              lengths, strict=True)]
 
 
-def categorical_stats(logits: torch.Tensor, choices: torch.Tensor
+def categorical_stats(logits: torch.Tensor, choices: torch.Tensor, probs: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed log-probability of `choices` and entropy, from (T, B, V) masked logits."""
+    """Summed log-probability of `choices` and entropy, from (T, B, V) masked logits and
+    their softmax `probs` (which sampling has computed already).
+
+    The entropy takes p from `probs`, not exp(log p): exp is several times slower
+    where its result underflows to 0, which is every masked token.
+    """
     logp = torch.log_softmax(logits, dim=-1)
     lp = logp.gather(2, choices[..., None]).squeeze(2).sum(0)
-    ent = -(logp.exp() * logp.clamp(min=-1e4)).sum(2).sum(0)  # 0 * log 0 = 0
+    ent = -(probs * logp.clamp(min=-1e4)).sum(2).sum(0)  # 0 * log 0 = 0
     return lp, ent
