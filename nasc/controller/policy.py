@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from nasc.controller.decisions import TOKEN, Budget, DecisionTable
+from nasc.controller.mutation import parse_sample
 from nasc.controller.rollout import Rollout, categorical_stats
 from nasc.controller.samples import Sample
 
@@ -88,6 +89,20 @@ class Policy(nn.Module):
             x = h
         return x, new
 
+    def lstm_sequence(self, inputs: torch.Tensor) -> torch.Tensor:
+        """All steps at once, from zero states, for inputs known in advance (replay):
+        decision ids (T, B) -> top hidden states (T, B, H); the same weights as `lstm`."""
+        x = self.embed(inputs)  # (T, B, H)
+        zero = torch.zeros(len(self.cells), inputs.shape[1], self.config.hidden,
+                           device=self.device)  # (L, B, H)
+        weights: list[torch.Tensor] = [
+            getattr(cell, name) for cell in self.cells
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        with torch.backends.cudnn.flags(enabled=False):  # cuDNN wants one flat weight buffer
+            top, _, _ = torch.lstm(x, (zero, zero), weights, True, len(self.cells), 0.0,
+                                   self.training, False, False)
+        return top
+
     def zeros(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         h = self.config.hidden
         return [(torch.zeros(n, h, device=self.device), torch.zeros(n, h, device=self.device))
@@ -154,6 +169,8 @@ class Policy(nn.Module):
         if not samples:
             empty = torch.zeros(0, device=self.device)
             return SampleBatch([], empty, empty)
+        samples = [s if s.table is self.table else parse_sample(self.table, s.text, s.budget)
+                   for s in samples]  # a record of another table: its state ids differ
         budgets = {s.budget for s in samples}
         if len(budgets) != 1:  # replay each budget group, then restore the order
             parts = {b: self.replay([s for s in samples if s.budget == b], temperature)

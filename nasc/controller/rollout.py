@@ -52,7 +52,9 @@ class Rollout:
         self.table.root(self.budget)  # builds the first decision state
         self.known = -1
         self._refresh()
-        if self.n == 1 and self.replay is None:
+        if self.replay is not None:
+            states, choices = self._run_replay()
+        elif self.n == 1:
             states, choices = self._run_one()
         else:
             states, choices = self._run_batch()
@@ -92,7 +94,7 @@ class Rollout:
         return start, self.policy.zeros(self.n)
 
     def _run_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        """The batched loop (sampling or replaying); decision states stay a tensor (B,).
+        """The batched sampling loop; decision states stay a tensor (B,).
 
         Sampling advances the states by one table lookup per step. On CPU the "all
         finished?" test (a reduction) runs every few steps, and a transition not built
@@ -102,27 +104,21 @@ class Rollout:
         inputs, hc = self._start()
         states = torch.full((self.n,), self.table.root(self.budget)[0], dtype=torch.long,
                             device=self.device)
-        script = self._script() if self.replay is not None else None
         check = 4 if self.cpu else 1
         record: list[torch.Tensor] = []
         lstm, hidden, generator = self.policy.lstm, self.hidden, self.generator
-        for t in range(1, len(script[0]) + 1 if script is not None else sys.maxsize):
-            if script is not None:
-                states, tokens = script[0][t - 1], script[1][t - 1]
+        for t in range(1, sys.maxsize):
             rows = self._rows(states, record)
             h, hc = lstm(inputs, hc)
             hidden.append(h)
             logits = self._logits(h, rows)  # (B, V): masked
-            if script is None:
-                probs = torch.softmax(logits, -1)
-                tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-                self.token_probs.append(probs)
+            probs = torch.softmax(logits, -1)
+            tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            self.token_probs.append(probs)
             self.token_logits.append(logits)
             self.token_choices.append(tokens)
             record.append(states)
             inputs = tokens
-            if script is not None:
-                continue
             states = self.trans[states, tokens]  # type: ignore[index]  # anchors: any option
             if t % check == 0:
                 high = int(states.max())
@@ -132,6 +128,21 @@ class Rollout:
                     break
         return (torch.stack(record, 1).cpu().numpy(),
                 torch.stack(self.token_choices, 1).cpu().numpy())
+
+    def _run_replay(self) -> tuple[np.ndarray, np.ndarray]:
+        """Replay: the inputs are known (each step's input is the previous recorded token),
+        so the LSTM runs over the whole sequence in one fused call, and the logits of
+        every step come from one batched matmul."""
+        states, tokens = self._script()  # (T, B) each
+        inputs = torch.cat([self._start()[0][None], tokens[:-1]])  # (T, B)
+        top = self.policy.lstm_sequence(inputs)  # (T, B, H)
+        self.hidden.extend(top.unbind(0))
+        logits = torch.baddbmm(self.biases[states], top, self.weight.expand(len(top), -1, -1))
+        if self.temperature != 1.0:
+            logits = logits / self.temperature  # (T, B, V)
+        self.token_logits.extend(logits.unbind(0))
+        self.token_choices.extend(tokens.unbind(0))
+        return states.t().cpu().numpy(), tokens.t().cpu().numpy()
 
     def _rows(self, states: torch.Tensor, record: list[torch.Tensor]) -> torch.Tensor:
         """Each row's masked output bias (B, V); builds transitions met for the first time."""
@@ -149,7 +160,7 @@ class Rollout:
         self._refresh()
         return torch.from_numpy(built).to(self.device), int(built.max())
 
-    def _script(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    def _script(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Replay: every step's states and tokens (T, B), padded with the finished state."""
         assert self.replay is not None
         table = self.table
@@ -160,8 +171,7 @@ class Rollout:
             states[: len(sample), b] = sample.states
             tokens[: len(sample), b] = [c if c < table.V else table.vocab.end
                                         for c in sample.choices]
-        return (torch.from_numpy(states).to(self.device).unbind(0),
-                torch.from_numpy(tokens).to(self.device).unbind(0))
+        return torch.from_numpy(states).to(self.device), torch.from_numpy(tokens).to(self.device)
 
     def _run_one(self) -> tuple[np.ndarray, np.ndarray]:
         """The same loop for one sample on Python scalars (batch 1 is latency-bound)."""

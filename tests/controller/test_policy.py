@@ -91,6 +91,20 @@ def test_replay_matches_sampling_and_has_gradients() -> None:
     assert policy.out.weight.grad is not None and torch.isfinite(policy.out.weight.grad).all()
 
 
+def test_fused_replay_has_the_gradients_of_the_step_by_step_sampling() -> None:
+    """Replay runs the LSTM over the whole sequence in one call; sampling steps the
+    cells one by one: the same function, so the same gradients (anchors included)."""
+    ctl = Controller("cnn", budget=Budget(6), seed=0)
+    batch = ctl.sample(16, grad=True)
+    (batch.log_prob.sum() + batch.entropy.sum()).backward()
+    stepped = {n: p.grad.clone() for n, p in ctl.policy.named_parameters()}
+    ctl.policy.zero_grad()
+    again = ctl.policy.replay(batch.samples)
+    (again.log_prob.sum() + again.entropy.sum()).backward()
+    for name, param in ctl.policy.named_parameters():
+        assert torch.allclose(param.grad, stepped[name], rtol=1e-4, atol=1e-6), name
+
+
 def test_temperature_changes_entropy() -> None:
     torch.manual_seed(0)
     policy = Policy(DecisionTable("cnn"))
