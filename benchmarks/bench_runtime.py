@@ -2,7 +2,7 @@
 overhead per trial (store, scheduling, canonical forms, sampling, controller updates)
 against the children's training time.
 
-    python benchmarks/bench_runtime.py [--trials 16] [--epochs 10] [--overhead-epochs 10]
+    python benchmarks/bench_runtime.py [--trials 16] [--epochs 10] [--overhead-trials 120] [--overhead-epochs 10]
     python benchmarks/bench_runtime.py --compare reinforce.db random.db [--last 100]
 
 Throughput: the same random search (same seed, so the same children) on a local
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=100)
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--overhead-trials", type=int, default=40)
+    parser.add_argument("--overhead-trials", type=int, default=120)
     parser.add_argument("--overhead-epochs", type=int, default=10)
     args = parser.parse_args()
     if args.compare:
