@@ -2,7 +2,8 @@
 overhead per trial (store, scheduling, canonical forms, sampling, controller updates)
 against the children's training time.
 
-    python benchmarks/bench_runtime.py [--trials 16] [--epochs 10] [--overhead-trials 120] [--overhead-epochs 10]
+    python benchmarks/bench_runtime.py [--trials 16] [--epochs 10]
+        [--overhead-trials 120] [--overhead-epochs 10]
     python benchmarks/bench_runtime.py --compare reinforce.db random.db [--last 100]
 
 Throughput: the same random search (same seed, so the same children) on a local
