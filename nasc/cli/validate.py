@@ -13,7 +13,7 @@ from nasc.cli import cli, user_errors
 from nasc.compiler.diagnostics import ArchError
 from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.errors import NascError
-from nasc.grammar import list_spaces, load_space
+from nasc.grammar import Space, list_spaces, load_space
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -70,13 +70,27 @@ def validate(files: tuple[str, ...], space: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @user_errors
 def spaces(as_json: bool) -> None:
-    """List the built-in search spaces and the example spaces shipped with nasc."""
+    """List the built-in search spaces and the example spaces shipped with nasc.
+
+    The first column is what `--space` takes."""
     found = list_spaces(EXAMPLES)
     if as_json:
         click.echo(json.dumps([{"name": s.name, "kind": s.kind, "path": str(s.path),
+                                "space_option": _space_option(s),
                                 "description": s.description} for s in found], indent=2))
         return
-    width = max(len(s.name) for s in found)
-    for s in found:
-        where = "built-in" if s.path.parent.name == "grammar" else str(s.path)
-        click.echo(f"{s.name:<{width}}  {s.kind}  {s.description}  [{where}]")
+    options = [_space_option(s) for s in found]
+    width = max(len(o) for o in options)
+    for s, option in zip(found, options, strict=True):
+        click.echo(f"{option:<{width}}  {s.kind:<4}  {s.description}")
+
+
+def _space_option(space: Space) -> str:
+    """What `--space` takes for this space: a built-in's name, else its path (relative
+    to the working directory where it lies below it)."""
+    if space.path.parent.name == "grammar":
+        return space.name
+    try:
+        return str(space.path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(space.path)

@@ -130,13 +130,15 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _first_comment(text: str) -> str:
+    """The first sentence of the grammar's leading `//` comment (it may span lines)."""
+    lines: list[str] = []
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("//"):
-            return line.lstrip("/ ").rstrip(".")
-        if line:
+        if not line.startswith("//") or not line.lstrip("/ "):
             break
-    return ""
+        lines.append(line.lstrip("/ "))
+    sentence = re.split(r"(?<=\.)\s", " ".join(lines), maxsplit=1)[0]
+    return sentence.rstrip(".")
 
 
 def list_spaces(example_dir: Path | None = None) -> list[Space]:

@@ -124,7 +124,16 @@ def test_spaces_lists_builtins_and_examples():
     lines = result.output.splitlines()
     assert result.exit_code == 0
     assert lines[0].startswith("cnn") and lines[1].startswith("rnn")
-    assert any(line.startswith("small_cnn") for line in lines)
+    assert any("small_cnn.lark" in line.split()[0] for line in lines)
+    assert "(no compiler semantics)" in result.output  # the whole first sentence
+
+
+def test_every_listed_space_is_accepted_by_space_option():
+    listed = json.loads(run("spaces", "--json").output)
+    for entry in listed:
+        if entry["kind"] == "cnn":
+            result = run("validate", "--space", entry["space_option"], "-", stdin="conv 3x3 36")
+            assert result.exit_code == 0, (entry, result.output)
 
 
 def test_validity_only_space_validates_but_does_not_compile(examples, tmp_path):
