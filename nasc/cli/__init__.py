@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import math
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,8 +24,43 @@ def cli() -> None:
     """nasc: write, validate, compile and search neural architectures."""
 
 
+class Finite(click.FloatRange):
+    """A float option that refuses nan and inf (a NaN learning rate would poison a store
+    that can then never be resumed); `min`/`max` as in click.FloatRange."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class OutputPath(click.Path):
+    """A file nasc will write: checked before any work is done, so that a typo in a folder
+    name fails at once instead of after a compile or a search (exit status 2)."""
+
+    name = "output file"
+
+    def __init__(self, path_type: Any = None) -> None:
+        super().__init__(dir_okay=False, writable=True, path_type=path_type)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = Path(os.fsdecode(path)).absolute().parent
+        if not folder.is_dir():
+            self.fail(f"folder {str(folder)!r} does not exist", param, ctx)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            self.fail(f"folder {str(folder)!r} is not writable", param, ctx)
+        return path
+
+
 def user_errors(func: F) -> F:
-    """Turn user-facing errors into one line on stderr and exit code 1, never a traceback."""
+    """Turn user-facing errors into one line on stderr and exit code 1, never a traceback:
+    nasc's own errors, files that cannot be read or written, and running out of memory."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,6 +68,14 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except NascError as exc:
             click.echo(f"nasc: error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"nasc: error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
+        except MemoryError:
+            click.echo("nasc: error: out of memory (a network this large needs --max-params "
+                       "or smaller options)", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("nasc: interrupted", err=True)

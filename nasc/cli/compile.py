@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from nasc.cli import cli, user_errors
+from nasc.cli import OutputPath, cli, user_errors
 from nasc.compiler.diagnostics import ArchError
 from nasc.errors import NascError
 
@@ -72,9 +72,9 @@ def _shape_flags(func: Any) -> Any:
 @click.option("--emit", type=click.Choice(EMITS),
               help="Emit the IR, a Python file defining the network, a torch.export "
               "program or ONNX.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=OutputPath(Path),
               help="Where --emit writes (required for exported and onnx).")
-@click.option("--graph", "graph_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--graph", "graph_out", type=OutputPath(Path),
               metavar="OUT.dot|.png|.svg", help="Draw the IR (png/svg need Graphviz).")
 @click.option("--max-params", type=click.IntRange(min=0), metavar="N",
               help="Refuse a network with more than N parameters (before allocating weights).")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from nasc.cli import cli, user_errors
+from nasc.cli import Finite, cli, user_errors
 from nasc.controller.counting import UniformSampler, count
 from nasc.controller.cycles import needs_tokens
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lint import check_space
 from nasc.controller.samples import RandomSampler
 from nasc.errors import NascError
+
+if TYPE_CHECKING:
+    from nasc.controller.reinforce import Controller
 
 
 def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
@@ -28,8 +33,9 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
 
 
 @cli.command()
-@click.option("--space", default="cnn", show_default=True, metavar="NAME|PATH.lark",
-              help="Search space: a built-in name or a grammar file.")
+@click.option("--space", default=None, metavar="NAME|PATH.lark",
+              help="Search space: a built-in name or a grammar file [default: cnn, or the "
+                   "--controller's own space].")
 @click.option("-n", "--num", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many architectures.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
@@ -42,13 +48,13 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
 @click.option("--controller", "checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Sample from a trained controller checkpoint instead of at random.")
 @click.option("--temperature", default=1.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True), help="Controller softmax temperature.")
+              type=Finite(min=0, min_open=True), help="Controller softmax temperature.")
 @click.option("--uniform", is_flag=True,
               help="Uniform over architectures (exact counting), not uniform per decision.")
 @click.option("--count", "count_only", is_flag=True,
               help="Print how many architectures the space holds within the budget.")
 @user_errors
-def sample(space: str, num: int, seed: int, max_layers: int | None, min_layers: int,
+def sample(space: str | None, num: int, seed: int, max_layers: int | None, min_layers: int,
            max_tokens: int | None, checkpoint: str | None, temperature: float, uniform: bool,
            count_only: bool) -> None:
     """Print NUM architectures of a space, one per line (layers joined by '; ').
@@ -58,15 +64,16 @@ def sample(space: str, num: int, seed: int, max_layers: int | None, min_layers: 
     line is valid in the space and within the budget; the same seed gives the
     same output.
     """
-    table = DecisionTable(space)
+    ctl = _load_controller(checkpoint, space, uniform) if checkpoint is not None else None
+    table = ctl.table if ctl is not None else DecisionTable(space or "cnn")
     budget = _budget(table, max_layers, min_layers, max_tokens)
     if count_only:
         click.echo(count(table, budget))
         return
-    if checkpoint is not None:
-        if uniform:
-            raise NascError("--uniform and --controller exclude each other")
-        texts = _from_controller(checkpoint, table, budget, num, seed, temperature)
+    if ctl is not None:
+        ctl.generator.manual_seed(seed)
+        result = ctl.sample(num, temperature=temperature, budget=budget)
+        texts = [s.text for s in result.samples]
     elif uniform:
         texts = [s.text for s in UniformSampler(table, budget, seed).sample(num)]
     else:
@@ -75,13 +82,13 @@ def sample(space: str, num: int, seed: int, max_layers: int | None, min_layers: 
         click.echo(text)
 
 
-def _from_controller(path: str, table: DecisionTable, budget: Budget, num: int, seed: int,
-                     temperature: float) -> list[str]:
+def _load_controller(path: str, space: str | None, uniform: bool) -> Controller:
+    """The trained controller at `path`, on its own space unless --space names another."""
     from nasc.controller.reinforce import Controller
 
-    ctl = Controller.load(path, table.space)
-    ctl.generator.manual_seed(seed)
-    return [s.text for s in ctl.sample(num, temperature=temperature, budget=budget).samples]
+    if uniform:
+        raise NascError("--uniform and --controller exclude each other")
+    return Controller.load(path, space)
 
 
 @cli.command("check-space")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -11,8 +12,10 @@ from typing import Any
 
 import click
 
-from nasc.cli import cli, user_errors
+from nasc.cli import Finite, OutputPath, cli, user_errors
 from nasc.errors import NascError
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class ProgressLine:
@@ -66,7 +69,7 @@ def _duration(seconds: float) -> str:
               help="Total trials in the store (a resumed search counts the finished ones).")
 @click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True,
               help="reinforce: architectures per controller step (m).")
-@click.option("--controller-lr", type=click.FloatRange(min=0, min_open=True), default=6e-4,
+@click.option("--controller-lr", type=Finite(min=0, min_open=True), default=6e-4,
               show_default=True, help="reinforce: the controller's learning rate (Adam).")
 @click.option("--population", type=click.IntRange(min=2), default=16, show_default=True,
               help="evolution: population size.")
@@ -79,11 +82,11 @@ def _duration(seconds: float) -> str:
 @click.option("--executor", type=click.Choice(["local", "inline", "ray"]), default="local",
               show_default=True)
 @click.option("--address", default=None, help="Ray cluster: HOST:PORT or auto.")
-@click.option("--gpus-per-trial", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option("--gpus-per-trial", type=Finite(min=0), default=0.0, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Child batch size [64 cnn, 20 rnn].")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--lr", type=Finite(min=0, min_open=True), default=None,
               help="Child learning rate [0.1 cnn, 20 rnn].")
 @click.option("--max-batches", type=click.IntRange(min=1), default=None,
               help="Cap on batches per epoch.")
@@ -92,12 +95,12 @@ def _duration(seconds: float) -> str:
 @click.option("--max-layers", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option("--max-params", type=click.IntRange(min=1), default=None,
               help="Children over this many parameters fail without training.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=Finite(min=0, min_open=True), default=None,
               help="Seconds per trial; longer trials fail.")
-@click.option("--failure-reward", type=float, default=0.0, show_default=True)
+@click.option("--failure-reward", type=Finite(), default=0.0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="Torch device for children.")
 @click.option("--store", "store_path", default="nasc-search.db", show_default=True,
-              type=click.Path(dir_okay=False))
+              type=OutputPath())
 @click.option("--resume", is_flag=True, help="Continue the search in --store.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
@@ -138,6 +141,13 @@ def _config(opts: dict[str, Any]) -> Any:
 
     if opts["executor"] == "ray" and opts["address"] is None:
         raise NascError("--executor ray needs --address HOST:PORT (or auto)")
+    cpus = os.cpu_count() or 1
+    if opts["executor"] == "local" and opts["workers"] * opts["threads"] > cpus:
+        workers = max(1, cpus // opts["threads"])
+        click.echo(f"nasc: note: --workers {opts['workers']} x --threads {opts['threads']} "
+                   f"is more than this machine's {cpus} CPUs; using {workers} workers", err=True)
+        opts = {**opts, "workers": workers}
+    _check_device(opts["device"], here=opts["executor"] != "ray")
     strategy = StrategyConfig(opts["strategy"], opts["batch"], opts["population"],
                               opts["tournament"], opts["max_layers"], seed=opts["seed"],
                               controller_lr=opts["controller_lr"])
@@ -148,6 +158,26 @@ def _config(opts: dict[str, Any]) -> Any:
     return SearchConfig(opts["store_path"], opts["space"], opts["data"], opts["trials"], strategy,
                         train, opts["executor"], opts["workers"], opts["threads"],
                         opts["address"], opts["gpus_per_trial"])
+
+
+def _check_device(device: str, here: bool) -> None:
+    """Refuse a --device torch does not know, or (when children train `here`, not on a Ray
+    cluster's nodes) one this machine does not have, before any work."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise NascError(f"--device {device!r}: {exc}") from None
+    if not here:
+        return
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise NascError(f"--device {device}: CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise NascError(f"--device {device}: this machine has {torch.cuda.device_count()} "
+                        f"CUDA devices")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise NascError(f"--device {device}: MPS is not available on this machine")
 
 
 def _print_summary(config: Any, summary: Any, top: int) -> None:
@@ -178,8 +208,9 @@ def _compiled_summary(config: Any, arch: str) -> str:
 @cli.command()
 @click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Write reward per trial and best so far, one curve per store (PNG).")
+@click.option("--plot", "plot_path", type=OutputPath(), default=None,
+              help="Write reward per trial and best so far, one curve per store "
+                   "(.png, .svg or .pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Every trial as JSON.")
 @user_errors
 def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bool) -> None:
@@ -187,6 +218,9 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
     from nasc.runtime import report as rpt
     from nasc.runtime.store import Store
 
+    if plot_path and Path(plot_path).suffix.lower() not in PLOT_SUFFIXES:
+        raise NascError(f"--plot {plot_path}: the file name must end in "
+                        f"{', '.join(PLOT_SUFFIXES)}")
     opened = [Store.open(s) for s in stores]
     try:
         if as_json:
@@ -208,7 +242,7 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
 @click.option("--controller", is_flag=True,
               help="Export the trained controller (reinforce) instead, for "
                    "`nasc sample --controller`; needs -o.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=OutputPath(), default=None,
               help="Write here (default: stdout).")
 @user_errors
 def export(store_path: str, rank: int, controller: bool, output: str | None) -> None:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from nasc.compiler.ir import Graph, IRError
+from nasc.errors import NascError
 
 Env = dict[int, fx.Node]
 
@@ -168,8 +169,15 @@ def generate(graph: Graph, device: torch.device | str | None = None,
              class_name: str | None = None) -> fx.GraphModule:
     """The `torch.fx.GraphModule` of an IR that went through the shapes and pads passes."""
     builder = _Builder(graph, device)
-    for n in graph.order():
-        builder.env[n] = _EMIT[graph.op(n)](builder, n)
+    try:
+        for n in graph.order():
+            builder.env[n] = _EMIT[graph.op(n)](builder, n)
+    except (MemoryError, RuntimeError) as exc:  # torch's CPU allocator raises RuntimeError
+        if not isinstance(exc, MemoryError | torch.OutOfMemoryError) \
+                and "allocate" not in str(exc):
+            raise
+        raise NascError(f"out of memory allocating the network's weights at node {n!r} "
+                        f"(limit networks with --max-params)") from None
     builder.fx.lint()
     name = class_name or ("NascCell" if graph.kind == "rnn" else "NascNet")
     return fx.GraphModule(builder.root, builder.fx, class_name=name)

@@ -15,6 +15,7 @@ from the samples' decision records, so samples may come from any earlier
 from __future__ import annotations
 
 import pickle
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -161,10 +162,15 @@ class Controller:
         """Read a controller saved by `save()` (safely: `weights_only=True`)."""
         try:
             source = path if hasattr(path, "read") else str(path)
-            state = torch.load(source, map_location=device, weights_only=True)
-        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise NascError(f"{path}: cannot read controller checkpoint: {reason}") from exc
+            with warnings.catch_warnings():  # torch warns on foreign pickles before failing
+                warnings.simplefilter("ignore", UserWarning)
+                state = torch.load(source, map_location=device, weights_only=True)
+        except OSError as exc:
+            raise NascError(f"{path}: cannot read controller checkpoint: "
+                            f"{exc.strerror or exc}") from None
+        except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+            raise NascError(f"{path}: not a nasc controller checkpoint (torch cannot load it: "
+                            f"{type(exc).__name__})") from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise NascError(f"{path}: not a nasc controller checkpoint")
         budget = Budget(**state["budget"]) if state["budget"] else None

@@ -84,6 +84,9 @@ def load_data(source: str) -> Data:
     if scheme not in loaders:
         raise NascError(f"unknown data source {source!r}: digits, cifar10:DIR, mnist:DIR, "
                         f"folder:DIR or ptb:DIR")
+    if scheme == "digits" and arg:
+        raise NascError(f"data source {source!r}: digits is bundled with scikit-learn and "
+                        f"takes no directory (use --data digits)")
     if scheme != "digits" and not arg:
         raise NascError(f"data source {scheme!r} needs a directory: {scheme}:DIR")
     if arg and not Path(arg).is_dir():
@@ -228,10 +231,8 @@ def load_folder(directory: str) -> ImageData:
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() not in _IMAGE_SUFFIXES:
                 continue
-            with Image.open(path) as img:
-                rgb = img.convert("RGB")
-                size = size or rgb.size
-                images.append(np.asarray(rgb.resize(size), dtype=np.float32) / 255.0)
+            images.append(_read_image(path, Image, size))
+            size = size or (images[-1].shape[1], images[-1].shape[0])
             labels.append(label)
     if not images:
         raise NascError(f"folder:{directory}: no images found")
@@ -240,12 +241,27 @@ def load_folder(directory: str) -> ImageData:
                  len(classes))
 
 
+def _read_image(path: Path, image_module: Any, size: tuple[int, int] | None) -> np.ndarray:
+    """One image as (H, W, 3) float32 in [0, 1], resized to `size` (W, H) when given."""
+    try:
+        with image_module.open(path) as img:
+            rgb = img.convert("RGB")
+            return np.asarray(rgb.resize(size or rgb.size), dtype=np.float32) / 255.0
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL: UnidentifiedImageError is OSError
+        raise NascError(f"{path}: not a readable image ({exc})") from None
+
+
 # --- PTB ---------------------------------------------------------------------
 def _words(path: Path) -> list[str]:
     if not path.is_file():
         raise NascError(f"ptb: {path} not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise NascError(f"ptb: {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
     out: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.strip():
             out.extend(line.split() + ["<eos>"])
     return out

@@ -18,6 +18,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import socket
 import threading
 import time
 from collections import deque
@@ -238,6 +239,19 @@ def _ray_trial(spec: TrialSpec, threads: int) -> dict[str, Any]:
     return run_trial(spec)
 
 
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast when nothing listens at a HOST:PORT Ray address (ray.init would retry for
+    minutes); "auto" and addresses without a port are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise NascError(f"no Ray cluster answers at {address} "
+                        f"({exc.strerror or type(exc).__name__})") from None
+
+
 class RayExecutor(Executor):
     """Trials as Ray tasks on the cluster at `address` ("auto" or HOST:PORT)."""
 
@@ -250,6 +264,7 @@ class RayExecutor(Executor):
         except ImportError:
             raise NascError("--executor ray needs Ray: pip install 'nasc[search]'") from None
         self.ray = ray
+        _probe(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
                      ignore_reinit_error=True)

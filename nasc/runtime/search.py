@@ -19,13 +19,14 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from nasc.errors import NascError
-from nasc.grammar import load_space
+from nasc.grammar import builtin_names, load_space
 from nasc.runtime.canonical import Canonicalizer
 from nasc.runtime.child import TrainConfig, TrialSpec
-from nasc.runtime.data import ImageData, kind_of, load_data
+from nasc.runtime.data import ImageData, TextData, kind_of, load_data
 from nasc.runtime.executors import Executor, make_executor
 from nasc.runtime.store import Checkpoint, Store, Trial
 from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig, make_strategy
+from nasc.runtime.train_rnn import check_corpus
 
 # Options that define the search: a resumed search must be given the same ones.
 DEFINING = ("space", "data", "strategy", "train")
@@ -77,6 +78,8 @@ def _check_resume(store: Store, config: SearchConfig, grammar: str) -> None:
     stored, mine = store.experiment()["config"], config.to_json()
     for key in DEFINING:
         old, new = stored.get(key), mine[key]
+        if key == "space" and not {old, new} & set(builtin_names()):
+            continue  # two paths to grammar files: the grammar text below decides
         if isinstance(old, dict) and isinstance(new, dict):
             diff = sorted(k for k in new if old.get(k) != new[k] and k not in EXECUTION)
             if key == "strategy" and diff == ["name"]:
@@ -221,12 +224,29 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
                         f"space {space.name!r} is a {space.kind} space")
     if config.gpus_per_trial > 0 and config.train.device == "cpu":
         config = replace(config, train=replace(config.train, device="cuda"))
-    if not resume:
-        load_data(config.data)  # bad data is an error before any store exists
+    if not resume:  # bad data is an error before any store exists
+        data = load_data(config.data)
+        if isinstance(data, TextData):
+            check_corpus(data, config.train.batch_size)
     store = open_store(config, space.text, resume)
+    try:
+        summary = _drive(config, store, executor, progress)
+    except BaseException:
+        if not resume and not any(store.counts().values()):
+            store.discard()  # nothing ran: leave no store to block the corrected re-run
+        raise
+    finally:
+        store.close()
+    return summary
+
+
+def _drive(config: SearchConfig, store: Store, executor: Executor | None,
+           progress: Progress | None) -> SearchSummary:
+    """Fill the executor from the strategy until the store holds `config.trials` trials."""
     start, interrupted = time.perf_counter(), False
     owned = executor is None  # a caller's executor stays open for its next search
-    executor = executor or make_executor(config.executor, config.workers, config.threads,
+    workers = max(1, min(config.workers, config.trials - store.counts()["done"]))
+    executor = executor or make_executor(config.executor, workers, config.threads,
                                          config.address, config.gpus_per_trial)
     search = Search(config, store, executor, progress)
     try:
@@ -242,10 +262,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
             executor.close()
         if interrupted:
             store.reset_unfinished()
-    summary = SearchSummary(store.counts(), best_trials(store), interrupted,
-                            time.perf_counter() - start, search.trained, search.reused)
-    store.close()
-    return summary
+    return SearchSummary(store.counts(), best_trials(store), interrupted,
+                         time.perf_counter() - start, search.trained, search.reused)
 
 
 def best_trials(store: Store, top: int = 5) -> list[Trial]:

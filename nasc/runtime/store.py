@@ -187,6 +187,12 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def discard(self) -> None:
+        """Close and delete this store's files (the search that made it never started)."""
+        self.conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
     # --- experiment ---------------------------------------------------------
     def experiment(self) -> dict[str, Any]:
         row = self.conn.execute(

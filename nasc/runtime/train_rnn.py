@@ -13,12 +13,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasc.errors import NascError
 from nasc.runtime.data import TextData
 
 if TYPE_CHECKING:
     from nasc.runtime.child import Guard, TrialSpec
 
 State = tuple[torch.Tensor, torch.Tensor]
+VALID_BATCH = 10  # columns of the validation text
+
+
+def check_corpus(data: TextData, batch_size: int | None) -> None:
+    """Refuse a corpus too small for one training and one validation step: with no step
+    the perplexity would read exp(0) = 1 and every child would get the best reward."""
+    parts = (("ptb.train.txt", data.train, batch_size or 20),
+             ("ptb.valid.txt", data.valid, VALID_BATCH))
+    for name, tokens, columns in parts:
+        if len(tokens) < 2 * columns:
+            raise NascError(f"{data.name}: {name} has {len(tokens)} tokens; a batch of "
+                            f"{columns} columns needs at least {2 * columns}")
 
 
 def batchify(tokens: torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
@@ -37,10 +50,11 @@ def train_rnn(model: nn.Module, data: TextData, spec: TrialSpec, guard: Guard,
               metrics: list[dict[str, Any]]) -> float:
     """Train the language model for `config.epochs`; the reward c / ppl^2."""
     cfg = spec.config
+    check_corpus(data, cfg.batch_size)
     device = torch.device(cfg.device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr if cfg.lr is not None else 20.0)
     train = batchify(data.train, cfg.batch_size or 20, device)  # (T, B)
-    valid = batchify(data.valid, 10, device)
+    valid = batchify(data.valid, VALID_BATCH, device)
     vocab = len(data.vocab)
     for epoch in range(1, cfg.epochs + 1):
         start = time.perf_counter()

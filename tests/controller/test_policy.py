@@ -190,8 +190,10 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 def test_load_refuses_other_files_and_spaces(tmp_path: Path) -> None:
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(NascError, match="cannot read"):
+    with pytest.raises(NascError, match="junk.pt: not a nasc controller checkpoint"):
         Controller.load(junk)
+    with pytest.raises(NascError, match="cannot read controller checkpoint: No such file"):
+        Controller.load(tmp_path / "missing.pt")
     path = tmp_path / "cnn.pt"
     Controller("cnn", seed=0).save(path)
     with pytest.raises(NascError, match="vocabulary"):
