@@ -163,3 +163,18 @@ def test_weights_too_large_to_allocate_are_one_line(arch: Path) -> None:
     line = one_line_error(run("compile", str(arch), "--classes", str(10**13), "--emit", "python"))
     assert line.startswith("nasc: error: out of memory allocating the network's weights")
     assert "--max-params" in line
+
+
+def test_small_usage_cases(tmp_path: Path, arch: Path) -> None:
+    bom = tmp_path / "bom.arch"
+    bom.write_bytes(b"\xef\xbb\xbf" + CNN.encode())  # as some editors save UTF-8
+    assert run("validate", str(bom)).output == "ok\n"
+    result = run("compile", str(arch), "--emit", "ir", "-o", "-")
+    assert result.exit_code == 0 and result.output.startswith("# nasc ir (cnn)")
+    assert "-o" not in result.output and not Path("-").exists()
+    line = one_line_error(run("compile", str(arch), "--input", "3x32"), code=2)
+    assert "--input: must look like CxHxW" in line
+    line = one_line_error(run("compile", str(arch), "--input", "0x8x8"), code=2)
+    assert "--input: sizes must be at least 1" in line
+    line = one_line_error(CliRunner().invoke(cli, ["validate", "-", "-"], input=CNN), code=2)
+    assert line.endswith("stdin ('-') can be read once")

@@ -44,11 +44,16 @@ class OutputPath(click.Path):
 
     name = "output file"
 
-    def __init__(self, path_type: Any = None) -> None:
+    def __init__(self, path_type: Any = None, dash: bool = False) -> None:
         super().__init__(dir_okay=False, writable=True, path_type=path_type)
+        self.dash = dash  # "-" means stdout (converted to None); else it is refused
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
+        if value == "-":
+            if not self.dash:
+                self.fail("'-' (stdout) cannot be written here: give a file name", param, ctx)
+            return None
         path = super().convert(value, param, ctx)
         folder = Path(os.fsdecode(path)).absolute().parent
         if not folder.is_dir():

@@ -23,10 +23,12 @@ def _parse_input(text: str | None) -> tuple[int, int, int]:
         return (3, 32, 32)
     match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
     if not match:
-        raise NascError(f"--input must look like CxHxW (e.g. 3x32x32), got {text!r}")
+        raise click.BadParameter(f"must look like CxHxW (e.g. 3x32x32), got {text!r}",
+                                 param_hint="--input")
     shape = tuple(int(g) for g in match.groups())
     if min(shape) < 1:
-        raise NascError(f"--input sizes must be at least 1, got {text!r}")
+        raise click.BadParameter(f"sizes must be at least 1, got {text!r}",
+                                 param_hint="--input")
     return shape  # type: ignore[return-value]
 
 
@@ -72,8 +74,8 @@ def _shape_flags(func: Any) -> Any:
 @click.option("--emit", type=click.Choice(EMITS),
               help="Emit the IR, a Python file defining the network, a torch.export "
               "program or ONNX.")
-@click.option("-o", "--output", type=OutputPath(Path),
-              help="Where --emit writes (required for exported and onnx).")
+@click.option("-o", "--output", type=OutputPath(Path, dash=True),
+              help="Where --emit writes (default, or '-': stdout; a file for exported and onnx).")
 @click.option("--graph", "graph_out", type=OutputPath(Path),
               metavar="OUT.dot|.png|.svg", help="Draw the IR (png/svg need Graphviz).")
 @click.option("--max-params", type=click.IntRange(min=0), metavar="N",

@@ -242,8 +242,8 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
 @click.option("--controller", is_flag=True,
               help="Export the trained controller (reinforce) instead, for "
                    "`nasc sample --controller`; needs -o.")
-@click.option("-o", "--output", type=OutputPath(), default=None,
-              help="Write here (default: stdout).")
+@click.option("-o", "--output", type=OutputPath(dash=True), default=None,
+              help="Write here (default, or '-': stdout).")
 @user_errors
 def export(store_path: str, rank: int, controller: bool, output: str | None) -> None:
     """Write the rank-th best architecture of a search store as an .arch file, or with

@@ -51,6 +51,8 @@ def validate(files: tuple[str, ...], space: str | None, as_json: bool) -> None:
     Errors read FILE:LINE:COL: error: MESSAGE, with the line and a caret.
     Exit status: 0 all valid, 1 some invalid, 2 usage error.
     """
+    if files.count("-") > 1:
+        raise click.BadParameter("stdin ('-') can be read once", param_hint="FILES")
     if space is not None:
         load_space(space)  # an unknown space or a broken grammar fails once, up front
     results = [_validate_one(path, space) for path in files]

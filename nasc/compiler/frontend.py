@@ -47,7 +47,7 @@ def read_source(path: str) -> tuple[str, str]:
     if b"\0" in data:
         raise NascError(f"{name}: binary file (contains NUL bytes): not an architecture")
     try:
-        return data.decode("utf-8"), name
+        return data.decode("utf-8").removeprefix("\ufeff"), name  # an editor's byte-order mark
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise NascError(f"{name}:{line}: not UTF-8 text (bad byte at offset {exc.start})") from exc
