@@ -15,6 +15,9 @@ from nasc.compiler.ast import RnnCell
 from nasc.compiler.report import CompiledInfo
 
 
+COUNTS = {"params", "MACs"}  # quantities whose difference means something (not node indices)
+
+
 @dataclass(frozen=True)
 class Change:
     """One difference: `where` (e.g. "layer 3", "head", "total"), `what`, and the two values."""
@@ -30,7 +33,7 @@ class Change:
             return f"{self.where}: {self.what}: {shown}"
         old, new = _show(self.a, self.what), _show(self.b, self.what)
         text = f"{self.where}: {self.what}: {old} -> {new}"
-        if isinstance(self.a, int) and isinstance(self.b, int):
+        if isinstance(self.a, int) and isinstance(self.b, int) and self.what in COUNTS:
             text += f" ({self.b - self.a:+,})"
         return text
 

@@ -188,4 +188,6 @@ def test_diff_json_and_rnn(tmp_path: Path) -> None:
     data = json.loads(run("diff", FIGURE5, str(other), "--json").output)
     assert data["identical"] is False
     assert {"where": "cell", "what": "c_t from node", "a": 1, "b": 0} in data["changes"]
+    text = run("diff", FIGURE5, str(other)).output.splitlines()
+    assert "cell: c_t from node: 1 -> 0" in text  # an index: no "(-1)" arithmetic
     assert_one_line_error(run("diff", PAPER, NASCELL), "diff compares architectures of one kind")
