@@ -126,8 +126,11 @@ def _parse_tree(text: str, space: Space, filename: str) -> tuple[Tree | None, li
 
 def _locate(text: str, space: Space, exc: UnexpectedInput) -> tuple[int, str, set[str]]:
     """Where the error is, the offending word, and what the grammar accepts there."""
-    at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
-    pos = len(text) if at_end else int(exc.pos_in_stream or 0)
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        # Point just after the last word (not at a line past the trailing newline), but ask
+        # the grammar what it accepts after the whole text.
+        return len(text.rstrip()), "", _accepts(space, text)
+    pos = int(exc.pos_in_stream or 0)
     char_class = _char_class(text[pos]) if pos < len(text) else None
     start = pos
     while char_class and start > 0 and _char_class(text[start - 1]) == char_class:

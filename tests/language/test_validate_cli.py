@@ -149,3 +149,12 @@ def test_validity_only_space_validates_but_does_not_compile(examples, tmp_path):
     assert result.exit_code == 1
     assert result.stderr == ("nasc: error: this space has no cnn or rnn rules: its strings "
                              "can be validated and sampled, not compiled\n")
+
+
+def test_end_of_input_is_located_after_the_last_word():
+    result = run("validate", "-", stdin="rnn base 2; 0: add tanh; 1: add relu\n")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == \
+        "<stdin>:1:37: error: unexpected end of input, expected '2'"
+    result = run("validate", "-", stdin="conv 3x3 36 from\n\n\n")
+    assert result.stderr.startswith("<stdin>:1:17: error: unexpected end of input")
