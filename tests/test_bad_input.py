@@ -178,3 +178,15 @@ def test_small_usage_cases(tmp_path: Path, arch: Path) -> None:
     assert "--input: sizes must be at least 1" in line
     line = one_line_error(CliRunner().invoke(cli, ["validate", "-", "-"], input=CNN), code=2)
     assert line.endswith("stdin ('-') can be read once")
+
+
+def test_options_the_search_does_not_read_get_a_note(tmp_path: Path) -> None:
+    result = run("search", *TINY, "--population", "8", "--workers", "3",
+                 "--store", str(tmp_path / "s.db"))
+    assert result.exit_code == 0, result.output
+    assert "nasc: note: --population applies to --strategy evolution only; ignored" \
+        in result.output
+    assert "nasc: note: --workers applies to --executor local or ray only; ignored" \
+        in result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("nasc: note:")]
+    assert len(notes) == 2  # --trials, --epochs, --max-layers, ... are read: no note

@@ -141,6 +141,7 @@ def _config(opts: dict[str, Any]) -> Any:
 
     if opts["executor"] == "ray" and opts["address"] is None:
         raise NascError("--executor ray needs --address HOST:PORT (or auto)")
+    _note_ignored(opts)
     cpus = os.cpu_count() or 1
     if opts["executor"] == "local" and opts["workers"] * opts["threads"] > cpus:
         workers = max(1, cpus // opts["threads"])
@@ -158,6 +159,30 @@ def _config(opts: dict[str, Any]) -> Any:
     return SearchConfig(opts["store_path"], opts["space"], opts["data"], opts["trials"], strategy,
                         train, opts["executor"], opts["workers"], opts["threads"],
                         opts["address"], opts["gpus_per_trial"])
+
+
+# Options that only some settings read: (option, setting that reads it, its description).
+APPLIES = {
+    "batch": (lambda o: o["strategy"] == "reinforce", "--strategy reinforce"),
+    "controller_lr": (lambda o: o["strategy"] == "reinforce", "--strategy reinforce"),
+    "population": (lambda o: o["strategy"] == "evolution", "--strategy evolution"),
+    "tournament": (lambda o: o["strategy"] == "evolution", "--strategy evolution"),
+    "address": (lambda o: o["executor"] == "ray", "--executor ray"),
+    "workers": (lambda o: o["executor"] != "inline", "--executor local or ray"),
+    "hidden_size": (lambda o: o["data"].startswith("ptb:"), "rnn children (--data ptb:DIR)"),
+}
+
+
+def _note_ignored(opts: dict[str, Any]) -> None:
+    """Say which options given on the command line this search does not read."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    for name, (applies, where) in APPLIES.items():
+        given = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        if given and not applies(opts):
+            flag = "--" + name.replace("_", "-")
+            click.echo(f"nasc: note: {flag} applies to {where} only; ignored", err=True)
 
 
 def _check_device(device: str, here: bool) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 from nasc.compiler.ast import RnnCell
 from nasc.compiler.report import CompiledInfo
 
-
 COUNTS = {"params", "MACs"}  # quantities whose difference means something (not node indices)
 
 
