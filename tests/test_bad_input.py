@@ -190,3 +190,13 @@ def test_options_the_search_does_not_read_get_a_note(tmp_path: Path) -> None:
         in result.output
     notes = [line for line in result.output.splitlines() if line.startswith("nasc: note:")]
     assert len(notes) == 2  # --trials, --epochs, --max-layers, ... are read: no note
+
+
+def test_compile_never_writes_over_its_input(tmp_path: Path) -> None:
+    source = tmp_path / "net.arch"
+    source.write_text(CNN)
+    for option in ("-o", "--graph"):
+        extra = ["--emit", "ir"] if option == "-o" else []
+        line = one_line_error(run("compile", str(source), *extra, option, str(source)), code=2)
+        assert "is also an input" in line
+    assert source.read_text() == CNN

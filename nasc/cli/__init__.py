@@ -6,7 +6,7 @@ import functools
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,9 +44,10 @@ class OutputPath(click.Path):
 
     name = "output file"
 
-    def __init__(self, path_type: Any = None, dash: bool = False) -> None:
+    def __init__(self, path_type: Any = None, dash: bool = False, store: bool = False) -> None:
         super().__init__(dir_okay=False, writable=True, path_type=path_type)
         self.dash = dash  # "-" means stdout (converted to None); else it is refused
+        self.store = store  # a search store: the search decides (--resume), not this check
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
@@ -60,7 +61,49 @@ class OutputPath(click.Path):
             self.fail(f"folder {str(folder)!r} does not exist", param, ctx)
         if not os.access(folder, os.W_OK | os.X_OK):
             self.fail(f"folder {str(folder)!r} is not writable", param, ctx)
+        if not self.store and is_sqlite(Path(os.fsdecode(path))):
+            self.fail(f"{os.fsdecode(path)!r} is a SQLite database (a search store?): "
+                      f"not overwritten; remove it first or choose another name", param, ctx)
         return path
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether `path` is an existing SQLite file (a search store must never be overwritten)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\0"
+    except OSError:
+        return False
+
+
+def refuse_same_file(output: str | Path | None, inputs: Iterable[str], option: str) -> None:
+    """Usage error (exit 2) when the file to write is one of the files read."""
+    if output is None or not Path(output).exists():
+        return
+    for source in inputs:
+        if source != "-" and Path(source).exists() and os.path.samefile(source, output):
+            raise click.UsageError(f"{option} {output} is also an input: it would be overwritten")
+
+
+class SpaceSpec(click.ParamType):
+    """--space: a built-in space's name or the path of a .lark file (else exit status 2)."""
+
+    name = "space"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        from nasc.grammar import builtin_names
+
+        text = str(value)
+        if text in builtin_names() or Path(text).is_file():
+            return text
+        if Path(text).is_dir():
+            self.fail(f"{text!r} is a directory, not a .lark file", param, ctx)
+        if text.endswith(".lark") or os.sep in text:
+            self.fail(f"{text}: no such grammar file", param, ctx)
+        known = ", ".join(builtin_names())
+        self.fail(f"unknown space {text!r}: use one of {known} or a path to a .lark file",
+                  param, ctx)
 
 
 def user_errors(func: F) -> F:

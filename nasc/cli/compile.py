@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from nasc.cli import OutputPath, cli, user_errors
+from nasc.cli import OutputPath, SpaceSpec, cli, refuse_same_file, user_errors
 from nasc.compiler.diagnostics import ArchError
 from nasc.errors import NascError
 
@@ -63,7 +63,7 @@ def _shape_flags(func: Any) -> Any:
                         help="cnn: number of classes K.")(func)
     func = click.option("--input", "input_", metavar="CxHxW",
                         help="cnn: input image shape (default 3x32x32).")(func)
-    return click.option("--space", metavar="NAME|PATH.lark",
+    return click.option("--space", metavar="NAME|PATH.lark", type=SpaceSpec(),
                         help="Search space to read in (default: recognised from the text).")(func)
 
 
@@ -92,9 +92,13 @@ def compile_command(file: str, space: str | None, input_: str | None, classes: i
     `nasc validate`; every failure is one line on stderr and exit status 1.
     """
     if emit in BINARY and output is None:
-        raise NascError(f"--emit {emit} writes a binary file: give -o OUT")
+        raise click.UsageError(f"--emit {emit} writes a binary file: give -o OUT")
     if emit is not None and output is None and as_json:
-        raise NascError(f"--emit {emit} and --json both print to stdout: give -o OUT")
+        raise click.UsageError(f"--emit {emit} and --json both print to stdout: give -o OUT")
+    if emit is None and output is not None:
+        raise click.UsageError("-o is where --emit writes: give --emit ir|python|exported|onnx")
+    refuse_same_file(output, [file], "-o")
+    refuse_same_file(graph_out, [file], "--graph")
     options = _shape_options(input_, classes, input_size, hidden_size, max_params)
     info = _summarize(file, space, options)
     if graph_out is not None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nasc.cli import Finite, cli, user_errors
+from nasc.cli import Finite, SpaceSpec, cli, user_errors
 from nasc.controller.counting import UniformSampler, count
 from nasc.controller.cycles import needs_tokens
 from nasc.controller.decisions import Budget, DecisionTable
@@ -24,7 +24,7 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
     if not layered and max_layers is not None:
         raise NascError(f"space {table.space.name} has no layers: use --max-tokens")
     if max_layers is not None and min_layers > max_layers:
-        raise NascError(f"--min-layers {min_layers} is above --max-layers {max_layers}")
+        raise click.UsageError(f"--min-layers {min_layers} is above --max-layers {max_layers}")
     if max_tokens is None and needs_tokens(table.lr):  # only tokens bound the strings
         max_tokens = 64
     if layered:
@@ -33,7 +33,7 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
 
 
 @cli.command()
-@click.option("--space", default=None, metavar="NAME|PATH.lark",
+@click.option("--space", default=None, metavar="NAME|PATH.lark", type=SpaceSpec(),
               help="Search space: a built-in name or a grammar file [default: cnn, or the "
                    "--controller's own space].")
 @click.option("-n", "--num", default=10, show_default=True, type=click.IntRange(min=1),
@@ -87,12 +87,12 @@ def _load_controller(path: str, space: str | None, uniform: bool) -> Controller:
     from nasc.controller.reinforce import Controller
 
     if uniform:
-        raise NascError("--uniform and --controller exclude each other")
+        raise click.UsageError("--uniform and --controller exclude each other")
     return Controller.load(path, space)
 
 
 @cli.command("check-space")
-@click.argument("grammar", metavar="NAME|PATH.lark")
+@click.argument("grammar", metavar="NAME|PATH.lark", type=SpaceSpec())
 @click.option("-n", "--num", default=300, show_default=True, type=click.IntRange(min=0),
               help="How many sampled strings to push through the compiler.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nasc.cli import Finite, OutputPath, cli, user_errors
+from nasc.cli import Finite, OutputPath, SpaceSpec, cli, refuse_same_file, user_errors
 from nasc.errors import NascError
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -60,7 +60,8 @@ def _duration(seconds: float) -> str:
 
 
 @cli.command()
-@click.option("--space", default="cnn", show_default=True, help="Built-in space or a .lark file.")
+@click.option("--space", default="cnn", show_default=True, type=SpaceSpec(),
+              help="Built-in space or a .lark file.")
 @click.option("--data", default="digits", show_default=True,
               help="digits, cifar10:DIR, mnist:DIR, folder:DIR or ptb:DIR.")
 @click.option("--strategy", type=click.Choice(["reinforce", "random", "evolution"]),
@@ -100,7 +101,7 @@ def _duration(seconds: float) -> str:
 @click.option("--failure-reward", type=Finite(), default=0.0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="Torch device for children.")
 @click.option("--store", "store_path", default="nasc-search.db", show_default=True,
-              type=OutputPath())
+              type=OutputPath(store=True))
 @click.option("--resume", is_flag=True, help="Continue the search in --store.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
@@ -246,6 +247,7 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
     if plot_path and Path(plot_path).suffix.lower() not in PLOT_SUFFIXES:
         raise NascError(f"--plot {plot_path}: the file name must end in "
                         f"{', '.join(PLOT_SUFFIXES)}")
+    refuse_same_file(plot_path, stores, "--plot")
     opened = [Store.open(s) for s in stores]
     try:
         if as_json:
@@ -277,13 +279,15 @@ def export(store_path: str, rank: int, controller: bool, output: str | None) -> 
     from nasc.runtime.store import Store
 
     if controller and output is None:
-        raise NascError("--controller writes a binary file: give it with -o PATH")
+        raise click.UsageError("--controller writes a binary file: give it with -o PATH")
+    refuse_same_file(output, [store_path], "-o")
     store = Store.open(store_path)
     try:
         if controller:
             body, step = export_controller(store)
         else:
             text, _ = export_arch(store, rank)
+            text = text if text.endswith("\n") else text + "\n"
     finally:
         store.close()
     if controller:

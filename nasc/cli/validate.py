@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from nasc.cli import cli, user_errors
+from nasc.cli import SpaceSpec, cli, user_errors
 from nasc.compiler.diagnostics import ArchError
 from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.errors import NascError
@@ -41,7 +41,7 @@ def _validate_one(path: str, space: str | None) -> dict[str, Any]:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option("--space", metavar="NAME|PATH.lark",
+@click.option("--space", metavar="NAME|PATH.lark", type=SpaceSpec(),
               help="Search space to read in (default: recognised from the text).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object per file.")
 @user_errors

@@ -135,6 +135,24 @@ def unpack_state(blob: bytes) -> tuple[dict[str, Any], bytes, bytes]:
     return json.loads(header), body, rng
 
 
+def _probe(path: Path) -> None:
+    """Refuse a file that is not a nasc store without writing to it (no WAL switch)."""
+    with open(path, "rb") as handle:
+        if handle.read(16) != b"SQLite format 3\0":
+            raise NascError(f"{path} is not a nasc store (not a SQLite file)")
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                 "AND name = 'experiment'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NascError(f"{path} is not a nasc store ({exc})") from None
+    if found is None:
+        raise NascError(f"{path} is not a nasc store (a SQLite file without nasc's tables)")
+
+
 class Store:
     """A search's SQLite file; every method is one transaction."""
 
@@ -175,6 +193,7 @@ class Store:
         path = Path(path)
         if not path.is_file():
             raise NascError(f"store {path} does not exist")
+        _probe(path)  # read-only: a file that is not a store is left exactly as it was
         try:
             conn = cls._connect(path)
             conn.execute("SELECT config FROM experiment").fetchone()

@@ -158,13 +158,21 @@ def test_invalid_text_gets_located_errors_like_validate() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--emit", "onnx"], "give -o OUT"),
-    (["--emit", "ir", "--json"], "give -o OUT"),
     (["--graph", "net.pdf"], "write a .dot, .png or .svg file"),
-    (["--space", "nosuchspace"], "nosuchspace"),
 ])
 def test_bad_options_are_one_line(args: list[str], message: str) -> None:
     assert_one_line_error(run("compile", PAPER, *args), message)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--emit", "onnx"], "give -o OUT"),
+    (["--emit", "ir", "--json"], "give -o OUT"),
+    (["-o", "out.txt"], "-o is where --emit writes"),
+    (["--space", "nosuchspace"], "unknown space 'nosuchspace'"),
+])
+def test_option_conflicts_are_usage_errors(args: list[str], message: str) -> None:
+    result = run("compile", PAPER, *args)
+    assert result.exit_code == 2 and message in result.stderr, result.output
 
 
 def test_missing_file_is_one_line() -> None:

@@ -63,15 +63,23 @@ def test_sample_from_a_controller_checkpoint(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args,message", [
-    (("--space", "nope"), "unknown space"),
-    (("--max-layers", "2", "--min-layers", "3"), "above"),
     (("--controller", "/nonexistent.pt"), "cannot read"),
-    (("--uniform", "--controller", "x.pt"), "exclude"),
 ])
 def test_sample_errors_are_one_line(args: tuple[str, ...], message: str) -> None:
     code, _, err = _run("sample", *args)
     assert code == 1 and message in err and "Traceback" not in err
     assert err.startswith("nasc: error:")
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--space", "nope"), "unknown space 'nope'"),
+    (("--space", "no/such.lark"), "no such grammar file"),
+    (("--max-layers", "2", "--min-layers", "3"), "above"),
+    (("--uniform", "--controller", "x.pt"), "exclude"),
+])
+def test_sample_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
+    code, _, err = _run("sample", *args)
+    assert code == 2 and message in err and "Traceback" not in err
 
 
 def test_check_space_ok_and_errors(tmp_path: Path) -> None:

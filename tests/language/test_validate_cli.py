@@ -78,8 +78,9 @@ def test_usage_errors_exit_2():
 
 def test_unknown_space_is_one_line():
     result = run("validate", "--space", "nope", "-", stdin="conv 3x3 36")
-    assert result.exit_code == 1
-    assert result.stderr == "nasc: error: unknown space 'nope': use one of cnn, rnn or a path to a .lark file\n"
+    assert result.exit_code == 2  # a usage error
+    assert result.stderr.splitlines()[-1] == ("Error: Invalid value for '--space': unknown space "
+                                              "'nope': use one of cnn, rnn or a path to a .lark file")
 
 
 def test_broken_grammar_is_one_line(tmp_path):

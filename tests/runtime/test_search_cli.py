@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,6 @@ def test_export_best_is_a_valid_architecture(store: Path, tmp_path: Path) -> Non
     (["export", "missing.db"], "store missing.db does not exist"),
     (["search", "--data", "imagenet", "--store", "{tmp}/x.db"], "unknown data source 'imagenet'"),
     (["search", "--data", "ptb:/nonexistent", "--store", "{tmp}/x.db"], "space 'cnn' is a cnn space"),
-    (["search", "--space", "nosuch", "--store", "{tmp}/x.db"], "nosuch"),
 ])
 def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
@@ -133,4 +133,29 @@ def test_export_controller_of_a_random_search_is_one_line(store: Path, tmp_path:
     assert result.exit_code == 1 and "no controller checkpoint" in result.output
     assert len(result.output.strip().splitlines()) == 1
     no_out = CliRunner().invoke(cli, ["export", str(store), "--controller"])
-    assert no_out.exit_code == 1 and "give it with -o PATH" in no_out.output
+    assert no_out.exit_code == 2 and "give it with -o PATH" in no_out.output
+
+
+def test_a_store_is_never_overwritten_by_an_output(store: Path, tmp_path: Path) -> None:
+    before = store.read_bytes()
+    for args in (["export", str(store), "-o", str(store)],
+                 ["export", str(store), "--controller", "-o", str(store)],
+                 ["report", str(store), "--plot", str(store)]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and "not overwritten" in result.output, args
+    assert store.read_bytes() == before
+
+
+def test_report_leaves_a_file_that_is_not_a_store_untouched(tmp_path: Path) -> None:
+    empty, other = tmp_path / "empty.db", tmp_path / "other.db"
+    empty.write_bytes(b"")
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    for path in (empty, other):
+        for command in ("report", "export"):
+            result = CliRunner().invoke(cli, [command, str(path)])
+            assert result.exit_code == 1 and "is not a nasc store" in result.output
+    assert empty.read_bytes() == b"" and other.read_bytes() == before
