@@ -200,3 +200,28 @@ def test_compile_never_writes_over_its_input(tmp_path: Path) -> None:
         line = one_line_error(run("compile", str(source), *extra, option, str(source)), code=2)
         assert "is also an input" in line
     assert source.read_text() == CNN
+
+
+@pytest.mark.parametrize(("override", "text", "message"), [
+    ('FILTER_COUNT: "0"', "conv 3x3 0", "layer 1: filter count must be at least 1, got 0"),
+    ('KERNEL_HEIGHT: "0" | "3"', "conv 0x3 36", "layer 1: kernel height must be at least 1"),
+])
+def test_a_custom_grammar_cannot_make_empty_layers(tmp_path: Path, override: str, text: str,
+                                                   message: str) -> None:
+    grammar = tmp_path / "zero.lark"
+    name = override.split(":")[0]
+    grammar.write_text(f"%import cnn (start, {name}, WS, COMMENT)\n%ignore WS\n"
+                       f"%override {override}\n")
+    source = tmp_path / "net.arch"
+    source.write_text(text + "\n")
+    for command in ("validate", "compile"):
+        result = run(command, "--space", str(grammar), str(source))
+        assert result.exit_code == 1 and f"net.arch:1:1: error: {message}" in result.output
+
+
+def test_sizes_past_torch_integers_are_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "net.arch"
+    source.write_text(CNN)
+    line = one_line_error(run("compile", str(source), "--classes", str(10**20), "--emit",
+                              "python", "-o", str(tmp_path / "net.py")))
+    assert "too large for torch" in line

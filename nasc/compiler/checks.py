@@ -1,7 +1,8 @@
 """Semantic checks on the AST: what a grammar cannot say.
 
 `check(arch)` returns (span, message) pairs, empty when the architecture is
-valid. For `cnn`: `from` lists name earlier layers only, once each. For `rnn`
+valid. For `cnn`: sizes are at least 1 (kernel, filters, stride), and `from`
+lists name earlier layers only, once each. For `rnn`
 (whose built-in grammar already fixes the tree's shape): the node count, and
 `inject` / `cell` node indices in range, for custom grammars that loosen them.
 """
@@ -26,8 +27,18 @@ def _check_cnn(arch: CnnArch) -> list[Problem]:
         return [(Span(1, 1), "an architecture needs at least one layer")]
     problems: list[Problem] = []
     for number, layer in enumerate(arch.layers, start=1):
-        problems += _check_inputs(number, layer)
+        problems += _check_sizes(number, layer) + _check_inputs(number, layer)
     return problems
+
+
+def _check_sizes(number: int, layer: Layer) -> list[Problem]:
+    """Sizes a custom grammar may let through but no network has: 0 filters, a 0 kernel."""
+    sizes = {"kernel height": layer.kernel[0], "kernel width": layer.kernel[1],
+             "stride": layer.stride}
+    if layer.filters is not None:
+        sizes["filter count"] = layer.filters
+    return [(layer.span, f"layer {number}: {what} must be at least 1, got {value}")
+            for what, value in sizes.items() if value < 1]
 
 
 def _check_inputs(number: int, layer: Layer) -> list[Problem]:

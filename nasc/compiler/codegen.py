@@ -178,6 +178,11 @@ def generate(graph: Graph, device: torch.device | str | None = None,
             raise
         raise NascError(f"out of memory allocating the network's weights at node {n!r} "
                         f"(limit networks with --max-params)") from None
+    except (TypeError, OverflowError) as exc:  # a size past torch's 64-bit integers
+        if "overflow" not in str(exc).lower():
+            raise
+        raise NascError(f"node {n!r}: a size is too large for torch "
+                        f"(limit networks with --max-params)") from None
     builder.fx.lint()
     name = class_name or ("NascCell" if graph.kind == "rnn" else "NascNet")
     return fx.GraphModule(builder.root, builder.fx, class_name=name)
