@@ -16,6 +16,8 @@ from nasc import __version__
 from nasc.errors import NascError
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_LAYERS = 2_000  # budgets past these are no architecture search (and cost minutes to plan)
+MAX_TOKENS = 20_000
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,6 +116,9 @@ def user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:  # `nasc sample -n 1000000 | head`: the reader has all it wants
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except NascError as exc:
             click.echo(f"nasc: error: {exc}", err=True)
             sys.exit(1)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
-from nasc.cli import Finite, SpaceSpec, cli, user_errors
+from nasc.cli import MAX_LAYERS, MAX_TOKENS, Finite, SpaceSpec, cli, user_errors
 from nasc.controller.counting import UniformSampler, count
 from nasc.controller.cycles import needs_tokens
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lint import check_space
 from nasc.controller.samples import RandomSampler
 from nasc.errors import NascError
+
+CHUNK = 1_000  # architectures drawn, then printed, at a time
 
 if TYPE_CHECKING:
     from nasc.controller.reinforce import Controller
@@ -39,11 +43,12 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
 @click.option("-n", "--num", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many architectures.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option("--max-layers", type=click.IntRange(min=1), default=None,
+@click.option("--max-layers", type=click.IntRange(min=1, max=MAX_LAYERS), default=None,
               help="At most this many layers (layered spaces; default 6).")
-@click.option("--min-layers", type=click.IntRange(min=0), default=1, show_default=True,
+@click.option("--min-layers", type=click.IntRange(min=0, max=MAX_LAYERS), default=1,
+              show_default=True,
               help="At least this many layers.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+@click.option("--max-tokens", type=click.IntRange(min=1, max=MAX_TOKENS), default=None,
               help="At most this many tokens (default: 64 where only tokens bound the strings).")
 @click.option("--controller", "checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Sample from a trained controller checkpoint instead of at random.")
@@ -68,18 +73,35 @@ def sample(space: str | None, num: int, seed: int, max_layers: int | None, min_l
     table = ctl.table if ctl is not None else DecisionTable(space or "cnn")
     budget = _budget(table, max_layers, min_layers, max_tokens)
     if count_only:
-        click.echo(count(table, budget))
+        click.echo(_digits(count(table, budget)))
         return
+    draw = _drawer(ctl, table, budget, seed, temperature, uniform)
+    for start in range(0, num, CHUNK):  # lines stream out: -n 10**8 | head works
+        click.echo("\n".join(draw(min(CHUNK, num - start))))
+
+
+def _drawer(ctl: Controller | None, table: DecisionTable, budget: Budget, seed: int,
+            temperature: float, uniform: bool) -> Callable[[int], list[str]]:
+    """A function that draws the next n architectures' texts."""
     if ctl is not None:
         ctl.generator.manual_seed(seed)
-        result = ctl.sample(num, temperature=temperature, budget=budget)
-        texts = [s.text for s in result.samples]
-    elif uniform:
-        texts = [s.text for s in UniformSampler(table, budget, seed).sample(num)]
-    else:
-        texts = [s.text for s in RandomSampler(table, budget, seed).sample(num)]
-    for text in texts:
-        click.echo(text)
+        return lambda n: [s.text for s in ctl.sample(n, temperature=temperature,
+                                                     budget=budget).samples]
+    sampler = UniformSampler(table, budget, seed) if uniform else RandomSampler(table, budget,
+                                                                               seed)
+    return lambda n: [s.text for s in sampler.sample(n)]
+
+
+def _digits(number: int) -> str:
+    """Every digit of a count, however long (past Python's default 4,300-digit limit)."""
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit:
+        sys.set_int_max_str_digits(0)
+    try:
+        return str(number)
+    finally:
+        if limit:
+            sys.set_int_max_str_digits(limit)
 
 
 def _load_controller(path: str, space: str | None, uniform: bool) -> Controller:
@@ -96,9 +118,11 @@ def _load_controller(path: str, space: str | None, uniform: bool) -> Controller:
 @click.option("-n", "--num", default=300, show_default=True, type=click.IntRange(min=0),
               help="How many sampled strings to push through the compiler.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option("--max-layers", default=6, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-layers", default=6, show_default=True,
+              type=click.IntRange(min=1, max=MAX_LAYERS),
               help="Layer budget for the samples.")
-@click.option("--max-tokens", default=64, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-tokens", default=64, show_default=True,
+              type=click.IntRange(min=1, max=MAX_TOKENS),
               help="Token budget for the samples.")
 @user_errors
 def check_space_command(grammar: str, num: int, seed: int, max_layers: int,

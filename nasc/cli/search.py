@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nasc.cli import Finite, OutputPath, SpaceSpec, cli, refuse_same_file, user_errors
+from nasc.cli import MAX_LAYERS, Finite, OutputPath, SpaceSpec, cli, refuse_same_file, user_errors
 from nasc.errors import NascError
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -87,13 +87,14 @@ def _duration(seconds: float) -> str:
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Child batch size [64 cnn, 20 rnn].")
-@click.option("--lr", type=Finite(min=0, min_open=True), default=None,
+@click.option("--lr", type=Finite(min=0, min_open=True, max=1e4), default=None,
               help="Child learning rate [0.1 cnn, 20 rnn].")
 @click.option("--max-batches", type=click.IntRange(min=1), default=None,
               help="Cap on batches per epoch.")
 @click.option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="rnn children: hidden and embedding size.")
-@click.option("--max-layers", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--max-layers", type=click.IntRange(min=1, max=MAX_LAYERS), default=4,
+              show_default=True)
 @click.option("--max-params", type=click.IntRange(min=1), default=None,
               help="Children over this many parameters fail without training.")
 @click.option("--time-limit", type=Finite(min=0, min_open=True), default=None,

@@ -12,14 +12,13 @@ the counts below each choice.
 from __future__ import annotations
 
 import random
-import sys
 from math import comb
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
+from nasc.controller.fold import fold
 from nasc.controller.samples import Sample, walk
-from nasc.errors import NascError
 
-MAX_STATES = 2_000_000
+MAX_STATES = 100_000  # about 3,000 cnn layers; a few seconds of work
 
 
 class Counter:
@@ -52,25 +51,20 @@ class Counter:
         return sum(comb(earlier, c) for c in range(k, earlier + 1))
 
     def count(self, state: int) -> int:
-        if state in self.memo:
-            return self.memo[state]
-        if len(self.memo) > MAX_STATES:
-            raise NascError("the space is too large to count within this budget: "
-                            "use a smaller one (--max-tokens, --max-layers)")
-        total = sum(w for _, w in self.weights(state))
-        self.memo[state] = total
-        return total
+        return fold(state, self._targets, self._total, self.memo, MAX_STATES,
+                    "the space is too large to count within this budget")
+
+    def _targets(self, state: int) -> list[int]:
+        return [self.table.step(state, choice).target for choice in self.table.choices(state)]
+
+    def _total(self, state: int) -> int:
+        return sum(w for _, w in self.weights(state))  # the targets are counted by now
 
 
 def count(table: DecisionTable, budget: Budget) -> int:
     """The exact number of architectures of the space within `budget`."""
     state, _ = table.root(budget)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20_000))
-    try:
-        return Counter(table).count(state)
-    finally:
-        sys.setrecursionlimit(limit)
+    return Counter(table).count(state)
 
 
 class UniformSampler:
@@ -81,7 +75,7 @@ class UniformSampler:
         self.budget = budget
         self.counter = Counter(table)
         self.rng = random.Random(seed)
-        self.total = count(table, budget)
+        self.total = self.counter.count(table.root(budget)[0])
 
     def __repr__(self) -> str:
         return f"UniformSampler({self.table.space.name}, {self.total} architectures)"

@@ -24,13 +24,13 @@ what it leaves can still be completed within `max_tokens` tokens and
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from nasc.controller.cycles import any_recursion, needs_tokens, repeating_rules, written_in
+from nasc.controller.fold import fold
 from nasc.controller.lr import END, LRTables, Stack
 from nasc.controller.vocab import Vocabulary, load_grammar
 from nasc.errors import NascError
@@ -39,6 +39,7 @@ from nasc.grammar import Space
 TOKEN, ANCHOR, DONE = 0, 1, 2
 MAX_CLASSES = 4  # anchor choices: no inputs, or 1, 2, .. inputs (lists that parse alike merge)
 DONE_STATE = 0
+MAX_KEYS = 1_000_000  # decision keys one budget check may visit
 UNBUILT = np.iinfo(np.int64).max  # a transition not built yet (above every state)
 
 
@@ -134,31 +135,31 @@ class DecisionTable:
         if budget.max_layers is None and any_recursion(self.lr):
             return budget
         untracked = replace(budget, max_tokens=None)
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20_000))
-        try:
-            longest = self._longest(Key((self.lr.start_state,), 0, 0, False, None, untracked), {})
-        finally:
-            sys.setrecursionlimit(limit)
+        longest = self._longest(Key((self.lr.start_state,), 0, 0, False, None, untracked))
         return untracked if longest <= budget.max_tokens else budget
 
-    def _longest(self, key: Key, memo: dict[Key, int]) -> int:
-        """The most tokens any completion of `key` can take (token limit not tracked)."""
-        if key in memo:
-            return memo[key]
-        best = 0
+    def _longest(self, root: Key) -> int:
+        """The most tokens any completion of `root` can take (token limit not tracked)."""
+        edges: dict[Key, list[tuple[int, Key]]] = {}
+
+        def children(key: Key) -> list[Key]:
+            edges[key] = self._token_edges(key)
+            return [nxt for _, nxt in edges[key]]
+
+        def value(key: Key) -> int:
+            return max((cost + memo[nxt] for cost, nxt in edges.pop(key)), default=0)
+
+        memo: dict[Key, int] = {}
+        return fold(root, children, value, memo, MAX_KEYS, f"{self.space.name}: the budget")
+
+    def _token_edges(self, key: Key) -> list[tuple[int, Key]]:
+        """(tokens spent, next key) for every way on from `key`."""
         if key.ending is not None:
-            cost = 0 if key.ending == END else 1
-            for nxt in self._anchor_options(key).values():
-                best = max(best, cost + (0 if key.ending == END else self._longest(nxt, memo)))
-        else:
-            for v, nxt in self._valid_tokens(key).items():
-                if nxt.ending is not None:
-                    best = max(best, self._longest(nxt, memo))
-                elif v != self.vocab.end:
-                    best = max(best, 1 + self._longest(nxt, memo))
-        memo[key] = best
-        return best
+            return [] if key.ending == END else [(1, nxt) for nxt in
+                                                  self._anchor_options(key).values()]
+        return [(0 if nxt.ending is not None else 1, nxt)
+                for v, nxt in self._valid_tokens(key).items()
+                if nxt.ending is not None or v != self.vocab.end]
 
     def _check_bounded(self, budget: Budget) -> None:
         """Refuse a budget under which strings could grow without end."""

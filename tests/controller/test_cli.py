@@ -119,3 +119,23 @@ def test_rnn_defaults_cover_both_tree_sizes() -> None:
     assert _run("sample", "--space", "rnn", "--count")[1].strip() == "63331869759934464"
     code, out, _ = _run("sample", "--space", "rnn", "-n", "40", "--seed", "0")
     assert code == 0 and "rnn base 8" in out and "rnn base 2" in out
+
+
+def test_deep_budgets_need_no_recursion() -> None:
+    code, out, _ = _run("sample", "--count", "--max-layers", "300")
+    assert code == 0 and len(out.strip()) > 4300  # past Python's default int->str limit
+    code, out, _ = _run("sample", "--uniform", "-n", "1", "--max-layers", "120",
+                        "--min-layers", "120", "--seed", "1")
+    assert code == 0 and len(parse(out.strip(), "cnn").arch.layers) == 120
+
+
+def test_sample_streams_in_chunks_and_stays_reproducible() -> None:
+    code, out, _ = _run("sample", "-n", "1500", "--max-layers", "2", "--seed", "4")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 1500
+    assert _run("sample", "-n", "1500", "--max-layers", "2", "--seed", "4")[1] == out
+
+
+def test_budgets_past_the_limits_are_usage_errors() -> None:
+    code, _, err = _run("sample", "--max-layers", "100000")
+    assert code == 2 and "1<=x<=2000" in err

@@ -108,3 +108,16 @@ def test_a_token_limit_that_cannot_bind_is_dropped() -> None:
     assert table.keys[state].budget == Budget(3)  # no token bookkeeping: fewer states
     assert table.keys[table.root(tight)[0]].budget == tight
     assert count(table, loose) == count(table, Budget(3)) > count(table, tight)
+
+
+def test_fold_visits_a_deep_chain_without_recursion_and_bounds_its_work() -> None:
+    from nasc.controller.fold import fold
+    from nasc.errors import NascError
+
+    def children(n: int) -> list[int]:
+        return [n + 1] if n < 50_000 else []
+
+    memo: dict[int, int] = {}
+    assert fold(0, children, lambda n: memo.get(n + 1, 0) + 1, memo, 100_000, "chain") == 50_001
+    with pytest.raises(NascError, match="chain: over 1,000 decision states"):
+        fold(0, children, lambda n: 0, {}, 1_000, "chain")
