@@ -94,7 +94,12 @@ def _load(path: str, text: str) -> Space:
             import_paths=[str(where.parent), str(BUILTIN_DIR)],
             source_path=path,
         )
-    except (LarkError, OSError, RecursionError, ValueError, KeyError) as exc:
+    except RecursionError:
+        raise NascError(f"{where}: grammar does not load: Lark recursed without end; does an "
+                        f"%import lead back to itself? (a .lark file in {where.parent} named "
+                        f"like a module it imports, such as common.lark, hides Lark's own)"
+                        ) from None
+    except (LarkError, OSError, ValueError, KeyError) as exc:
         raise NascError(f"{_locate(where, exc)}: grammar does not load: {_one_line(exc)}") from exc
     name = where.stem
     rules = {local_name(str(rule.origin.name)) for rule in parser.rules}

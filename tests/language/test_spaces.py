@@ -57,6 +57,14 @@ def test_grammar_importing_a_missing_module(tmp_path):
         load_space(path)
 
 
+def test_grammar_beside_a_file_that_hides_larks_common_says_so(tmp_path):
+    (tmp_path / "common.lark").write_text("%import common.WS\nstart: \"x\"\n")
+    path = tmp_path / "mine.lark"
+    path.write_text('%import common.NUMBER\nstart: NUMBER\n')
+    with pytest.raises(NascError, match="such as common.lark, hides Lark's own"):
+        load_space(path)
+
+
 def test_grammar_without_known_rules_is_validity_only(tmp_path):
     path = tmp_path / "plain.lark"
     path.write_text('// as many a as you like\nstart: "a"+\n%ignore " "\n')
