@@ -225,3 +225,12 @@ def test_sizes_past_torch_integers_are_one_line(tmp_path: Path) -> None:
     line = one_line_error(run("compile", str(source), "--classes", str(10**20), "--emit",
                               "python", "-o", str(tmp_path / "net.py")))
     assert "too large for torch" in line
+
+
+def test_a_search_where_every_trial_fails_says_why_and_exits_1(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    result = CliRunner().invoke(cli, ["search", *TINY, "--trials", "2", "--max-params", "1",
+                                      "--store", str(store)])
+    assert result.exit_code == 1 and store.exists()  # the store keeps the failed trials
+    assert "over the limit of 1 (--max-params)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("nasc: error: every trial failed")

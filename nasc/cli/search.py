@@ -130,6 +130,26 @@ def search(**opts: Any) -> None:
         click.echo(f"nasc: interrupted; continue with the same command and --resume "
                    f"(store {config.store})", err=True)
         sys.exit(130)
+    if summary.counts["failed"]:
+        _print_failures(config.store, every=not summary.counts["done"])
+
+
+def _print_failures(store_path: Path, every: bool) -> None:
+    """Why trials failed, most common reason first; every trial failing is an error."""
+    from collections import Counter
+
+    from nasc.runtime.store import Store
+
+    store = Store.open(store_path)
+    try:
+        reasons = Counter((t.error or "no reason recorded").splitlines()[0]
+                          for t in store.trials("failed"))
+    finally:
+        store.close()
+    for reason, times in reasons.most_common(3):
+        click.echo(f"nasc: {times} failed: {reason}", err=True)
+    if every:
+        raise NascError(f"every trial failed; `nasc report {store_path} --json` has each error")
 
 
 def _interrupt(signum: int, frame: Any) -> None:
