@@ -234,3 +234,17 @@ def test_a_search_where_every_trial_fails_says_why_and_exits_1(tmp_path: Path) -
     assert result.exit_code == 1 and store.exists()  # the store keeps the failed trials
     assert "over the limit of 1 (--max-params)" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("nasc: error: every trial failed")
+
+
+def test_text_that_is_not_utf8_is_located(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.arch"
+    latin.write_bytes(b"conv 3x3 24\nconv 3x3 24 # caf\xe9\n")
+    line = one_line_error(run("validate", str(latin)))
+    assert line == f"nasc: error: {latin}:2:18: not UTF-8 text (byte 0xe9 at offset 29)"
+
+
+def test_old_mac_line_endings_separate_lines(tmp_path: Path) -> None:
+    source = tmp_path / "cr.arch"
+    source.write_bytes(b"conv 3x3 24\rconv 3x3 24 from 1\r")
+    assert run("validate", str(source)).output == "ok\n"
+    assert one_line_error(run("diff", "-", "-"), code=2).endswith("stdin ('-') can be read once")

@@ -157,6 +157,8 @@ def diff(file_a: str, file_b: str, space: str | None, input_: str | None, classe
     """
     from nasc.compiler.diff import diff as compare
 
+    if file_a == file_b == "-":
+        raise click.BadParameter("stdin ('-') can be read once", param_hint="A, B")
     options = _shape_options(input_, classes, input_size, hidden_size)
     info_a = _summarize(file_a, space, options)
     info_b = _summarize(file_b, space, options)

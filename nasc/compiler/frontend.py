@@ -47,10 +47,13 @@ def read_source(path: str) -> tuple[str, str]:
     if b"\0" in data:
         raise NascError(f"{name}: binary file (contains NUL bytes): not an architecture")
     try:
-        return data.decode("utf-8").removeprefix("\ufeff"), name  # an editor's byte-order mark
+        text = data.decode("utf-8").removeprefix("\ufeff")  # an editor's byte-order mark
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise NascError(f"{name}:{line}: not UTF-8 text (bad byte at offset {exc.start})") from exc
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise NascError(f"{name}:{line}:{column}: not UTF-8 text (byte "
+                        f"0x{data[exc.start]:02x} at offset {exc.start})") from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n"), name  # CR-only lines too
 
 
 def _read_file(path: str) -> bytes:

@@ -20,6 +20,7 @@ from typing import Any
 
 from nasc.errors import NascError
 from nasc.grammar import builtin_names, load_space
+from nasc.grammar.space import NO_KIND
 from nasc.runtime.canonical import Canonicalizer
 from nasc.runtime.child import TrainConfig, TrialSpec
 from nasc.runtime.data import ImageData, TextData, kind_of, load_data
@@ -220,8 +221,10 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
     """Run (or resume) the search `config` to `config.trials` trials."""
     space = load_space(config.space)
     if kind_of(config.data) != space.kind:
+        what = (f"a {space.kind} space" if space.kind != NO_KIND
+                else "validity-only (it has no cnn or rnn rules to compile)")
         raise NascError(f"data {config.data!r} trains {kind_of(config.data)} children but "
-                        f"space {space.name!r} is a {space.kind} space")
+                        f"space {space.name!r} is {what}")
     if config.gpus_per_trial > 0 and config.train.device == "cpu":
         config = replace(config, train=replace(config.train, device="cuda"))
     if not resume:  # bad data is an error before any store exists
