@@ -121,12 +121,11 @@ def _load_controller(path: str, space: str | None, uniform: bool) -> Controller:
 @click.option("--max-layers", default=6, show_default=True,
               type=click.IntRange(min=1, max=MAX_LAYERS),
               help="Layer budget for the samples.")
-@click.option("--max-tokens", default=64, show_default=True,
-              type=click.IntRange(min=1, max=MAX_TOKENS),
-              help="Token budget for the samples.")
+@click.option("--max-tokens", default=None, type=click.IntRange(min=1, max=MAX_TOKENS),
+              help="Token budget for the samples [64 where only tokens bound the strings].")
 @user_errors
 def check_space_command(grammar: str, num: int, seed: int, max_layers: int,
-                        max_tokens: int) -> None:
+                        max_tokens: int | None) -> None:
     """Lint a search-space grammar and check that its sampled strings compile.
 
     Reports unbounded choice terminals, rules that can never finish, unreachable

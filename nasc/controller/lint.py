@@ -26,6 +26,8 @@ from nasc.errors import NascError
 from nasc.grammar import Space
 from nasc.grammar.terminals import local_name
 
+DEFAULT_TOKENS = 64  # the token budget of a grammar that only tokens can bound
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -58,8 +60,9 @@ class Report:
 
 
 def check_space(spec: str | Space, n: int = 300, seed: int = 0, max_layers: int = 6,
-                max_tokens: int = 64) -> Report:
-    """Lint a grammar and push `n` sampled strings through the compiler."""
+                max_tokens: int | None = None) -> Report:
+    """Lint a grammar and push `n` sampled strings through the compiler. A token budget
+    applies when given; without one, 64 tokens where only tokens bound the strings."""
     space = load_grammar(spec)
     report = Report(space.name)
     tables = LRTables(space.parser)
@@ -118,12 +121,13 @@ def _zero_cost_cycles(tables: LRTables, report: Report) -> None:
                               "layer: sampling needs a token budget (--max-tokens)")
 
 
-def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: int,
+def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: int | None,
                   report: Report) -> None:
     table = DecisionTable(space)
     layered = bool(table.lr.layer_origins)
-    budget = Budget(max_layers if layered else None,
-                    max_tokens if needs_tokens(table.lr) else None)
+    if max_tokens is None and needs_tokens(table.lr):
+        max_tokens = DEFAULT_TOKENS
+    budget = Budget(max_layers if layered else None, max_tokens)
     check, report.how = _checker(space)
     for sample in RandomSampler(table, budget, seed).sample(n):
         report.sampled += 1

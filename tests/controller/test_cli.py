@@ -139,3 +139,8 @@ def test_sample_streams_in_chunks_and_stays_reproducible() -> None:
 def test_budgets_past_the_limits_are_usage_errors() -> None:
     code, _, err = _run("sample", "--max-layers", "100000")
     assert code == 2 and "1<=x<=2000" in err
+
+
+def test_check_space_applies_a_token_budget_it_is_given() -> None:
+    code, _, err = _run("check-space", "cnn", "--max-tokens", "1", "-n", "5")
+    assert code == 1 and "token budget 1 is too small" in err
