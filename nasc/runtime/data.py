@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import pickle
 import struct
+import warnings
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -149,12 +152,23 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         batch = safe_unpickle(path.read_bytes())
         data, labels = batch[b"data"], batch[b"labels"]
         x = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
-    except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as exc:
-        raise NascError(f"{path}: not a CIFAR-10 batch ({exc})") from None
-    y = np.asarray(labels, dtype=np.int64)
+        y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    except (OSError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure means "not a batch"
+        raise NascError(f"{path}: not a CIFAR-10 batch ({type(exc).__name__}: "
+                        f"{str(exc)[:120]})") from None
     if len(y) != len(x):
         raise NascError(f"{path}: {len(x)} images but {len(y)} labels")
+    check_labels(y, 10, str(path))
     return x, y
+
+
+def check_labels(y: np.ndarray, num_classes: int, name: str) -> None:
+    """Refuse labels outside 0..num_classes-1 now, not as a failure of every trial."""
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise NascError(f"{name}: labels must be 0-{num_classes - 1}, found "
+                        f"{int(y.min())}..{int(y.max())}")
 
 
 def load_cifar10(directory: str) -> ImageData:
@@ -176,8 +190,12 @@ def read_idx(path: Path) -> np.ndarray:
     """An IDX file (gzip or not) as a numpy array of its type and shape."""
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip
+            raise NascError(f"{path}: not a readable gzip file ({exc or type(exc).__name__})"
+                            ) from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or len(raw) < 4 + 4 * raw[3]:
         raise NascError(f"{path}: not an IDX file")
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     code, ndim = raw[2], raw[3]
@@ -186,7 +204,7 @@ def read_idx(path: Path) -> np.ndarray:
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     dtype = np.dtype(dtypes[code])
     body = raw[4 + 4 * ndim:]
-    if len(body) != int(np.prod(dims)) * dtype.itemsize:
+    if len(body) != math.prod(dims) * dtype.itemsize:  # Python ints: no wrap-around
         raise NascError(f"{path}: IDX size does not match its header {dims}")
     return np.frombuffer(body, dtype=dtype).reshape(dims)
 
@@ -204,12 +222,20 @@ def load_mnist(directory: str) -> ImageData:
     root = Path(directory)
     images = read_idx(_idx_file(root, "train-images-idx3-ubyte"))
     labels = read_idx(_idx_file(root, "train-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise NascError(f"mnist:{directory}: images {images.shape} and labels {labels.shape} "
-                        f"do not match")
+    name = f"mnist:{directory}"
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) \
+            or min(images.shape[1:]) < 1:
+        raise NascError(f"{name}: images {images.shape} and labels {labels.shape} do not match")
+    if len(labels) < 2:
+        raise NascError(f"{name}: needs at least 2 images, found {len(labels)}")
+    if labels.dtype.kind not in "iu":
+        raise NascError(f"{name}: labels must be integers, the file holds {labels.dtype}")
+    if not np.isfinite(images).all():
+        raise NascError(f"{name}: images hold NaN or infinite values")
+    num_classes = max(2, int(labels.max()) + 1)
+    check_labels(labels, num_classes, name)
     x = images[:, None].astype(np.float32) / 255.0
-    return split(x, labels.astype(np.int64), _valid_size(len(labels)), f"mnist:{directory}",
-                 int(labels.max()) + 1)
+    return split(x, labels.astype(np.int64), _valid_size(len(labels)), name, num_classes)
 
 
 # --- folder of images --------------------------------------------------------
@@ -228,14 +254,14 @@ def load_folder(directory: str) -> ImageData:
     images, labels = [], []
     size: tuple[int, int] | None = None
     for label, folder in enumerate(classes):
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in _IMAGE_SUFFIXES:
-                continue
+        paths = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in _IMAGE_SUFFIXES]
+        if not paths:  # an empty class would still be an output of every child
+            raise NascError(f"folder:{directory}: class folder {folder.name!r} has no images "
+                            f"({', '.join(sorted(_IMAGE_SUFFIXES))})")
+        for path in paths:
             images.append(_read_image(path, Image, size))
             size = size or (images[-1].shape[1], images[-1].shape[0])
             labels.append(label)
-    if not images:
-        raise NascError(f"folder:{directory}: no images found")
     x = np.stack(images).transpose(0, 3, 1, 2)  # (N, 3, H, W)
     return split(x, np.asarray(labels), _valid_size(len(labels)), f"folder:{directory}",
                  len(classes))
@@ -244,17 +270,29 @@ def load_folder(directory: str) -> ImageData:
 def _read_image(path: Path, image_module: Any, size: tuple[int, int] | None) -> np.ndarray:
     """One image as (H, W, 3) float32 in [0, 1], resized to `size` (W, H) when given."""
     try:
-        with image_module.open(path) as img:
-            rgb = img.convert("RGB")
-            return np.asarray(rgb.resize(size or rgb.size), dtype=np.float32) / 255.0
-    except (OSError, ValueError, SyntaxError) as exc:  # PIL: UnidentifiedImageError is OSError
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", image_module.DecompressionBombWarning)
+            with image_module.open(path) as img:
+                rgb = _eight_bit(img, image_module).convert("RGB")
+                return np.asarray(rgb.resize(size or rgb.size), dtype=np.float32) / 255.0
+    except (OSError, ValueError, SyntaxError, image_module.DecompressionBombWarning,
+            image_module.DecompressionBombError) as exc:  # UnidentifiedImageError is OSError
         raise NascError(f"{path}: not a readable image ({exc})") from None
+
+
+def _eight_bit(img: Any, image_module: Any) -> Any:
+    """16-bit and 32-bit integer images scaled to 8 bits (PIL's convert would clip them)."""
+    if img.mode not in ("I", "I;16", "I;16B", "I;16L"):
+        return img
+    values = np.asarray(img, dtype=np.float64)
+    top = 65535.0 if img.mode.startswith("I;16") or values.max() <= 65535 else values.max()
+    return image_module.fromarray(np.clip(values / top * 255.0, 0, 255).astype(np.uint8))
 
 
 # --- PTB ---------------------------------------------------------------------
 def _words(path: Path) -> list[str]:
     if not path.is_file():
-        raise NascError(f"ptb: {path} not found")
+        raise NascError(f"ptb: {path} {'is not a file' if path.exists() else 'not found'}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -120,3 +120,54 @@ def test_ptb_subset_in_place() -> None:
 def test_bad_sources(source: str, message: str) -> None:
     with pytest.raises(NascError, match=message):
         load_data(source)
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    ([54] * 4, "labels must be 0-9, found 54..54"),
+    ([-1] * 4, "labels must be 0-9, found -1..-1"),
+    (None, "not a CIFAR-10 batch \\(TypeError"),
+    (["a"] * 4, "not a CIFAR-10 batch \\(ValueError"),
+    ([2**70] * 4, "not a CIFAR-10 batch \\(OverflowError"),
+])
+def test_cifar10_bad_labels_are_refused_before_any_trial(tmp_path: Path, labels: object,
+                                                          message: str) -> None:
+    data = np.zeros((4, 3072), np.uint8)
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({b"data": data, b"labels": labels}))
+    with pytest.raises(NascError, match=message):
+        load_data(f"cifar10:{tmp_path}")
+
+
+def _mnist(root: Path, images: bytes, labels: bytes) -> str:
+    (root / "train-images-idx3-ubyte").write_bytes(images)
+    (root / "train-labels-idx1-ubyte").write_bytes(labels)
+    return f"mnist:{root}"
+
+
+@pytest.mark.parametrize(("images", "labels", "message"), [
+    (b"\0\0\x08\x03", _idx(np.zeros(4)), "not an IDX file"),  # dimensions missing
+    (struct.pack(">BBBB4I", 0, 0, 8, 4, *[65536] * 4), _idx(np.zeros(4)),
+     "size does not match"),  # 2**64 elements: must not wrap around to 0
+    (_idx(np.zeros((0, 2, 2))), _idx(np.zeros(0)), "needs at least 2 images, found 0"),
+    (_idx(np.zeros((4, 2, 2))), struct.pack(">BBBBI", 0, 0, 0x0D, 1, 4) + b"\x7f\xc0\0\0" * 4,
+     "labels must be integers"),
+    (gzip.compress(_idx(np.zeros((4, 2, 2))))[:-9], _idx(np.zeros(4)),
+     "not a readable gzip file"),
+])
+def test_mnist_malformed_files_are_one_line(tmp_path: Path, images: bytes, labels: bytes,
+                                            message: str) -> None:
+    with pytest.raises(NascError, match=message):
+        load_data(_mnist(tmp_path, images, labels))
+
+
+def test_folder_refuses_an_empty_class_and_scales_16_bit_images(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+    wide = np.array([[300, 65535], [32896, 1000]], dtype=np.uint16)  # all over 255
+    image.fromarray(wide).save(tmp_path / "a" / "0.png")  # a 16-bit grey PNG
+    with pytest.raises(NascError, match="class folder 'b' has no images"):
+        load_data(f"folder:{tmp_path}")
+    image.fromarray(wide).save(tmp_path / "b" / "0.png")
+    data = load_data(f"folder:{tmp_path}")
+    pixels = torch.cat([data.x_train, data.x_valid]).std()
+    assert pixels > 0.1  # not clipped to one white image (PIL's plain convert would)
