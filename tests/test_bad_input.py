@@ -248,3 +248,14 @@ def test_old_mac_line_endings_separate_lines(tmp_path: Path) -> None:
     source.write_bytes(b"conv 3x3 24\rconv 3x3 24 from 1\r")
     assert run("validate", str(source)).output == "ok\n"
     assert one_line_error(run("diff", "-", "-"), code=2).endswith("stdin ('-') can be read once")
+
+
+def test_devices_torch_knows_but_children_cannot_use_and_seeds_out_of_range(tmp_path: Path
+                                                                             ) -> None:
+    store = tmp_path / "s.db"
+    line = one_line_error(run("search", "--device", "meta", "--store", str(store), *TINY))
+    assert "children train on cpu, cuda or mps" in line and not store.exists()
+    for command in (["sample"], ["search", "--store", str(store), *TINY]):
+        result = run(*command, "--seed", str(2**70))
+        assert result.exit_code == 2 and "--seed" in result.output
+    assert not store.exists()

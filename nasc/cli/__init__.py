@@ -18,6 +18,7 @@ from nasc.errors import NascError
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_LAYERS = 2_000  # budgets past these are no architecture search (and cost minutes to plan)
 MAX_TOKENS = 20_000
+SEED = click.IntRange(0, 2**32 - 1)  # numpy's and torch's seeds; trial seeds derive from it
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

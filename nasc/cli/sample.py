@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nasc.cli import MAX_LAYERS, MAX_TOKENS, Finite, SpaceSpec, cli, user_errors
+from nasc.cli import MAX_LAYERS, MAX_TOKENS, SEED, Finite, SpaceSpec, cli, user_errors
 from nasc.controller.counting import UniformSampler, count
 from nasc.controller.cycles import needs_tokens
 from nasc.controller.decisions import Budget, DecisionTable
@@ -42,7 +42,7 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
                    "--controller's own space].")
 @click.option("-n", "--num", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many architectures.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed.")
 @click.option("--max-layers", type=click.IntRange(min=1, max=MAX_LAYERS), default=None,
               help="At most this many layers (layered spaces; default 6).")
 @click.option("--min-layers", type=click.IntRange(min=0, max=MAX_LAYERS), default=1,
@@ -117,7 +117,7 @@ def _load_controller(path: str, space: str | None, uniform: bool) -> Controller:
 @click.argument("grammar", metavar="NAME|PATH.lark", type=SpaceSpec())
 @click.option("-n", "--num", default=300, show_default=True, type=click.IntRange(min=0),
               help="How many sampled strings to push through the compiler.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed.")
 @click.option("--max-layers", default=6, show_default=True,
               type=click.IntRange(min=1, max=MAX_LAYERS),
               help="Layer budget for the samples.")

@@ -12,7 +12,16 @@ from typing import Any
 
 import click
 
-from nasc.cli import MAX_LAYERS, Finite, OutputPath, SpaceSpec, cli, refuse_same_file, user_errors
+from nasc.cli import (
+    MAX_LAYERS,
+    SEED,
+    Finite,
+    OutputPath,
+    SpaceSpec,
+    cli,
+    refuse_same_file,
+    user_errors,
+)
 from nasc.errors import NascError
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -104,7 +113,7 @@ def _duration(seconds: float) -> str:
 @click.option("--store", "store_path", default="nasc-search.db", show_default=True,
               type=OutputPath(store=True))
 @click.option("--resume", is_flag=True, help="Continue the search in --store.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
               help="Best architectures printed at the end.")
 @user_errors
@@ -140,7 +149,7 @@ def _print_failures(store_path: Path, every: bool) -> None:
 
     from nasc.runtime.store import Store
 
-    store = Store.open(store_path)
+    store = Store.open(store_path, readonly=True)
     try:
         reasons = Counter((t.error or "no reason recorded").splitlines()[0]
                           for t in store.trials("failed"))
@@ -216,6 +225,8 @@ def _check_device(device: str, here: bool) -> None:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as exc:
         raise NascError(f"--device {device!r}: {exc}") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise NascError(f"--device {device}: children train on cpu, cuda or mps")
     if not here:
         return
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -269,7 +280,7 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
         raise NascError(f"--plot {plot_path}: the file name must end in "
                         f"{', '.join(PLOT_SUFFIXES)}")
     refuse_same_file(plot_path, stores, "--plot")
-    opened = [Store.open(s) for s in stores]
+    opened = [Store.open(s, readonly=True) for s in stores]
     try:
         if as_json:
             docs = [rpt.report_json(s) for s in opened]
@@ -302,7 +313,7 @@ def export(store_path: str, rank: int, controller: bool, output: str | None) -> 
     if controller and output is None:
         raise click.UsageError("--controller writes a binary file: give it with -o PATH")
     refuse_same_file(output, [store_path], "-o")
-    store = Store.open(store_path)
+    store = Store.open(store_path, readonly=True)
     try:
         if controller:
             body, step = export_controller(store)

@@ -102,11 +102,16 @@ def _value(old: Any, field_name: str, key: str) -> str:
 
 
 def open_store(config: SearchConfig, grammar: str, resume: bool) -> Store:
-    if resume:
-        store = Store.open(config.store)
-        _check_resume(store, config, grammar)
-        return store
-    return Store.create(config.store, config.to_json(), grammar)
+    store = Store.open(config.store) if resume else Store.create(
+        config.store, config.to_json(), grammar)
+    try:
+        store.lock()
+        if resume:
+            _check_resume(store, config, grammar)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 class Search:

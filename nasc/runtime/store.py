@@ -18,8 +18,10 @@ trials that never finished and keeps every finished one.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
+import os
 import sqlite3
 import struct
 import time
@@ -141,7 +143,7 @@ def _probe(path: Path) -> None:
         if handle.read(16) != b"SQLite format 3\0":
             raise NascError(f"{path} is not a nasc store (not a SQLite file)")
     try:
-        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        conn = _read_only(path)
         try:
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                                  "AND name = 'experiment'").fetchone()
@@ -153,12 +155,27 @@ def _probe(path: Path) -> None:
         raise NascError(f"{path} is not a nasc store (a SQLite file without nasc's tables)")
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes; on a read-only disk a WAL file is opened immutable."""
+    uri = f"{path.absolute().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "readonly" not in str(exc) and "unable to open" not in str(exc):
+            raise
+    return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+
+
 class Store:
     """A search's SQLite file; every method is one transaction."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self._lock: int | None = None  # a file descriptor holding flock(LOCK_EX)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -188,8 +205,9 @@ class Store:
         return cls(path, conn)
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """An existing store (for --resume and reports)."""
+    def open(cls, path: str | Path, readonly: bool = False) -> Store:
+        """An existing store (for --resume; `readonly` for reports, which also read a store
+        on a read-only disk)."""
         path = Path(path)
         if not path.is_file():
             raise NascError(f"store {path} does not exist")
@@ -199,16 +217,34 @@ class Store:
             conn.execute("SELECT config FROM experiment").fetchone()
             with _tx(conn):
                 _create_tables(conn)  # tables added since the store was made
+        except sqlite3.OperationalError as exc:
+            if not readonly or "readonly" not in str(exc):
+                raise NascError(f"store {path}: {exc}") from None
+            conn = _read_only(path)
         except sqlite3.DatabaseError as exc:
             raise NascError(f"{path} is not a nasc store ({exc})") from None
         return cls(path, conn)
 
+    def lock(self) -> None:
+        """Hold this store for one search until `close()`; a second search is refused."""
+        self._lock = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            self._lock = None
+            raise NascError(f"store {self.path} is in use by another running search: "
+                            f"wait for it to end (or stop it) before resuming") from None
+
     def close(self) -> None:
         self.conn.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock
+            self._lock = None
 
     def discard(self) -> None:
         """Close and delete this store's files (the search that made it never started)."""
-        self.conn.close()
+        self.close()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 

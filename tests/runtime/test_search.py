@@ -161,3 +161,19 @@ def test_duplicates_of_a_trial_whose_failure_does_not_carry_over_are_run(tmp_pat
     assert trials[0].canon == trials[2].canon and trials[0].arch != trials[2].arch
     assert trials[0].status == "failed" and "time limit" in trials[0].error
     assert trials[2].status == "done" and trials[2].reused_from is None
+
+
+def test_a_store_in_use_by_a_running_search_is_refused(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path / "s.db", trials=2)
+    run_search(config)
+    before = _records(config.store)
+    running = Store.open(config.store)
+    running.lock()  # as a search that is still running holds it
+    try:
+        with pytest.raises(NascError, match="in use by another running search"):
+            run_search(replace(config, trials=4), resume=True)
+    finally:
+        running.close()
+    assert _records(config.store) == before  # nothing reset, nothing run twice
+    run_search(replace(config, trials=4), resume=True)  # free again once it ended
+    assert len(_records(config.store)) == 4
