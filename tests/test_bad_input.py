@@ -259,3 +259,10 @@ def test_devices_torch_knows_but_children_cannot_use_and_seeds_out_of_range(tmp_
         result = run(*command, "--seed", str(2**70))
         assert result.exit_code == 2 and "--seed" in result.output
     assert not store.exists()
+
+
+def test_resuming_a_finished_search_says_there_is_nothing_to_run(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.db")
+    assert run("search", "--store", store, *TINY).exit_code == 0
+    again = run("search", "--store", store, "--resume", *TINY)
+    assert again.exit_code == 0 and "nothing to run: the store holds 1 finished" in again.stderr

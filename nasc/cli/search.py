@@ -139,6 +139,10 @@ def search(**opts: Any) -> None:
         click.echo(f"nasc: interrupted; continue with the same command and --resume "
                    f"(store {config.store})", err=True)
         sys.exit(130)
+    finished = summary.counts["done"] + summary.counts["failed"]
+    if opts["resume"] and not summary.trained + summary.reused and finished >= config.trials:
+        click.echo(f"nasc: note: nothing to run: the store holds {finished} finished trials "
+                   f"and --trials is {config.trials}; raise --trials to go on", err=True)
     if summary.counts["failed"]:
         _print_failures(config.store, every=not summary.counts["done"])
 
