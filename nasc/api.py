@@ -30,9 +30,10 @@ from nasc.compiler.ast import CnnArch, RnnCell
 from nasc.compiler.codegen import generate
 from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.compiler.ir import Graph
-from nasc.compiler.pipeline import Options, build_ir, compilable
+from nasc.compiler.pipeline import Options, build_ir, compilable, positive_int
 from nasc.compiler.report import CompiledInfo, summarize
 from nasc.compiler.rnn_modules import NascLM, NascRNN
+from nasc.device import check_device
 from nasc.errors import NascError
 from nasc.grammar import Space
 
@@ -59,9 +60,16 @@ def load_arch(source: Source, space: str | Path | Space | None = None
 def _read(source: str | Path) -> tuple[str, str]:
     if isinstance(source, Path):
         return read_source(str(source))
+    if not isinstance(source, str):
+        raise NascError(f"an architecture is text, a path or a parsed architecture, "
+                        f"not {type(source).__name__}")
     looks_like_path = "\n" not in source and ";" not in source and len(source) < 4096
     if looks_like_path and os.path.isfile(source):
         return read_source(source)
+    if looks_like_path and " " not in source.strip() and (
+            "/" in source or source.endswith((".arch", ".txt"))):
+        raise NascError(f"{source}: no such file (a str is read as a file when one exists, "
+                        f"else as architecture text)")
     return source, "<string>"
 
 
@@ -106,6 +114,7 @@ def compile(source: Source, space: str | Path | Space | None = None, *,
             device: Device = None) -> nn.Module:
     """Compile an architecture to a PyTorch module (see the module docstring)."""
     arch, name = load_arch(source, space)
+    device = check_device(device)
     options = Options(tuple(input_shape), num_classes, input_size, hidden_size,  # type: ignore[arg-type]
                       max_params)
     if isinstance(arch, CnnArch):
@@ -120,8 +129,7 @@ def compile(source: Source, space: str | Path | Space | None = None, *,
 
 def _compile_rnn(cell: RnnCell, name: str, options: Options, num_layers: int, dropout: float,
                  device: Device) -> NascRNN:
-    if num_layers < 1:
-        raise NascError(f"number of layers must be at least 1, got {num_layers}")
+    positive_int("number of layers", num_layers)
     first = build_ir(cell, options)
     graphs = [first]
     if num_layers > 1:
@@ -152,6 +160,7 @@ def compile_cell(source: Source, space: str | Path | Space | None = None, *,
     arch, name = load_arch(source, space)
     if not isinstance(arch, RnnCell):
         raise NascError("compile_cell needs an rnn architecture")
+    device = check_device(device)
     graph = build_ir(arch, Options(input_size=input_size, hidden_size=hidden_size,
                                    max_params=max_params))
     module = generate(graph, device)
@@ -169,6 +178,9 @@ def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None
     arch, name = load_arch(source, space)
     if not isinstance(arch, RnnCell):
         raise NascError("a language model needs an rnn architecture")
+    positive_int("vocabulary size", vocab_size)
+    positive_int("embedding size", embedding_size)
+    device = check_device(device)
     hidden = hidden_size or Options().hidden
     embed = embedding_size or hidden
     rnn = _compile_rnn(arch, name, Options(input_size=embed, hidden_size=hidden),

@@ -69,7 +69,7 @@ def test_output_in_a_missing_folder_fails_before_any_work(tmp_path: Path, arch: 
 
 
 def test_plot_needs_an_image_suffix(tmp_path: Path, arch: Path) -> None:
-    line = one_line_error(run("report", str(arch), "--plot", str(tmp_path / "p.txt")))
+    line = one_line_error(run("report", str(arch), "--plot", str(tmp_path / "p.txt")), code=2)
     assert line.endswith("the file name must end in .png, .svg, .pdf")
 
 
@@ -254,7 +254,7 @@ def test_devices_torch_knows_but_children_cannot_use_and_seeds_out_of_range(tmp_
                                                                              ) -> None:
     store = tmp_path / "s.db"
     line = one_line_error(run("search", "--device", "meta", "--store", str(store), *TINY))
-    assert "children train on cpu, cuda or mps" in line and not store.exists()
+    assert "networks train on cpu, cuda or mps" in line and not store.exists()
     for command in (["sample"], ["search", "--store", str(store), *TINY]):
         result = run(*command, "--seed", str(2**70))
         assert result.exit_code == 2 and "--seed" in result.output

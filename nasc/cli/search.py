@@ -22,6 +22,7 @@ from nasc.cli import (
     refuse_same_file,
     user_errors,
 )
+from nasc.device import TRAIN, check_device
 from nasc.errors import NascError
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -183,7 +184,7 @@ def _config(opts: dict[str, Any]) -> Any:
         click.echo(f"nasc: note: --workers {opts['workers']} x --threads {opts['threads']} "
                    f"is more than this machine's {cpus} CPUs; using {workers} workers", err=True)
         opts = {**opts, "workers": workers}
-    _check_device(opts["device"], here=opts["executor"] != "ray")
+    check_device(opts["device"], here=opts["executor"] != "ray", what="--device", allowed=TRAIN)
     strategy = StrategyConfig(opts["strategy"], opts["batch"], opts["population"],
                               opts["tournament"], opts["max_layers"], seed=opts["seed"],
                               controller_lr=opts["controller_lr"])
@@ -218,28 +219,6 @@ def _note_ignored(opts: dict[str, Any]) -> None:
         if given and not applies(opts):
             flag = "--" + name.replace("_", "-")
             click.echo(f"nasc: note: {flag} applies to {where} only; ignored", err=True)
-
-
-def _check_device(device: str, here: bool) -> None:
-    """Refuse a --device torch does not know, or (when children train `here`, not on a Ray
-    cluster's nodes) one this machine does not have, before any work."""
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise NascError(f"--device {device!r}: {exc}") from None
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise NascError(f"--device {device}: children train on cpu, cuda or mps")
-    if not here:
-        return
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise NascError(f"--device {device}: CUDA is not available on this machine")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise NascError(f"--device {device}: this machine has {torch.cuda.device_count()} "
-                        f"CUDA devices")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise NascError(f"--device {device}: MPS is not available on this machine")
 
 
 def _print_summary(config: Any, summary: Any, top: int) -> None:
@@ -281,8 +260,8 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
     from nasc.runtime.store import Store
 
     if plot_path and Path(plot_path).suffix.lower() not in PLOT_SUFFIXES:
-        raise NascError(f"--plot {plot_path}: the file name must end in "
-                        f"{', '.join(PLOT_SUFFIXES)}")
+        raise click.BadParameter(f"{plot_path}: the file name must end in "
+                                 f"{', '.join(PLOT_SUFFIXES)}", param_hint="--plot")
     refuse_same_file(plot_path, stores, "--plot")
     opened = [Store.open(s, readonly=True) for s in stores]
     try:

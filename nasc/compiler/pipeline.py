@@ -44,16 +44,18 @@ class Options:
     max_params: int | None = None
 
     def __post_init__(self) -> None:
-        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
+        shape = self.input_shape
+        if len(shape) != 3 or not all(map(_is_int, shape)) or min(shape) < 1:
             raise NascError(f"input shape must be three positive sizes C, H, W, "
-                            f"got {'x'.join(map(str, self.input_shape))}")
+                            f"got {'x'.join(map(str, shape))}")
         for what, value in (("number of classes", self.num_classes),
                             ("input size", self.input_size),
                             ("hidden size", self.hidden_size)):
-            if value is not None and value < 1:
-                raise NascError(f"{what} must be at least 1, got {value}")
-        if self.max_params is not None and self.max_params < 0:
-            raise NascError(f"--max-params must be at least 0, got {self.max_params}")
+            positive_int(what, value)
+        if self.max_params is not None and (not _is_int(self.max_params)
+                                            or self.max_params < 0):
+            raise NascError(f"--max-params must be an integer of at least 0, "
+                            f"got {self.max_params!r}")
 
     @property
     def hidden(self) -> int:
@@ -62,6 +64,16 @@ class Options:
     @property
     def input(self) -> int:
         return self.input_size or self.hidden
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(what: str, value: object) -> None:
+    """A NascError unless `value` is None or an int of at least 1 (not a float, str, bool)."""
+    if value is not None and (not _is_int(value) or value < 1):  # type: ignore[operator]
+        raise NascError(f"{what} must be an integer of at least 1, got {value!r}")
 
 
 def compilable(arch: Arch) -> CnnArch | RnnCell:
