@@ -199,3 +199,11 @@ def test_diff_json_and_rnn(tmp_path: Path) -> None:
     text = run("diff", FIGURE5, str(other)).output.splitlines()
     assert "cell: c_t from node: 1 -> 0" in text  # an index: no "(-1)" arithmetic
     assert_one_line_error(run("diff", PAPER, NASCELL), "diff compares architectures of one kind")
+
+
+def test_options_for_the_other_kind_of_network_get_a_note() -> None:
+    result = run("compile", NASCELL, "--classes", "5")
+    assert result.exit_code == 0
+    assert "nasc: note: --classes applies to cnn networks only; ignored" in result.stderr
+    cnn = run("compile", PAPER, "--hidden-size", "8", "--classes", "5")
+    assert cnn.stderr.strip() == "nasc: note: --hidden-size applies to rnn networks only; ignored"
