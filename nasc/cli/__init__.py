@@ -64,19 +64,12 @@ class OutputPath(click.Path):
             self.fail(f"folder {str(folder)!r} does not exist", param, ctx)
         if not os.access(folder, os.W_OK | os.X_OK):
             self.fail(f"folder {str(folder)!r} is not writable", param, ctx)
+        from nasc.runtime.store import is_sqlite
+
         if not self.store and is_sqlite(Path(os.fsdecode(path))):
             self.fail(f"{os.fsdecode(path)!r} is a SQLite database (a search store?): "
                       f"not overwritten; remove it first or choose another name", param, ctx)
         return path
-
-
-def is_sqlite(path: Path) -> bool:
-    """Whether `path` is an existing SQLite file (a search store must never be overwritten)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(16) == b"SQLite format 3\0"
-    except OSError:
-        return False
 
 
 def refuse_same_file(output: str | Path | None, inputs: Iterable[str], option: str) -> None:
@@ -86,6 +79,18 @@ def refuse_same_file(output: str | Path | None, inputs: Iterable[str], option: s
     for source in inputs:
         if source != "-" and Path(source).exists() and os.path.samefile(source, output):
             raise click.UsageError(f"{option} {output} is also an input: it would be overwritten")
+
+
+def note_ignored(unread: dict[str, str]) -> None:
+    """A note for each option in `unread` (parameter name -> what it applies to) that was
+    given on the command line: it is accepted, and ignored."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    flags = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+    for name, where in unread.items():
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            click.echo(f"nasc: note: {flags[name]} applies to {where} only; ignored", err=True)
 
 
 class SpaceSpec(click.ParamType):

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from nasc.cli import OutputPath, SpaceSpec, cli, refuse_same_file, user_errors
+from nasc.cli import OutputPath, SpaceSpec, cli, note_ignored, refuse_same_file, user_errors
 from nasc.compiler.diagnostics import ArchError
 from nasc.errors import NascError
 
@@ -101,7 +101,8 @@ def compile_command(file: str, space: str | None, input_: str | None, classes: i
     refuse_same_file(graph_out, [file], "--graph")
     options = _shape_options(input_, classes, input_size, hidden_size, max_params)
     info = _summarize(file, space, options)
-    _note_ignored(info.ir.kind)
+    note_ignored({name: f"{kind} networks" for name, kind in KIND_OPTIONS.items()
+                  if kind != info.ir.kind})
     if graph_out is not None:
         from nasc.compiler.export import write_graph
 
@@ -118,18 +119,7 @@ def compile_command(file: str, space: str | None, input_: str | None, classes: i
         click.echo(info.table())
 
 
-KIND_OPTIONS = {"input_": ("cnn", "--input"), "classes": ("cnn", "--classes"),
-                "input_size": ("rnn", "--input-size"), "hidden_size": ("rnn", "--hidden-size")}
-
-
-def _note_ignored(kind: str) -> None:
-    """Say which shape options given on the command line this kind of network does not read."""
-    ctx = click.get_current_context(silent=True)
-    for name, (applies, flag) in KIND_OPTIONS.items():
-        if ctx and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE \
-                and kind != applies:
-            click.echo(f"nasc: note: {flag} applies to {applies} networks only; ignored",
-                       err=True)
+KIND_OPTIONS = {"input_": "cnn", "classes": "cnn", "input_size": "rnn", "hidden_size": "rnn"}
 
 
 def _emit(info: Any, emit: str, output: Path | None) -> str:

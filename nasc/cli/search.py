@@ -19,7 +19,7 @@ from nasc.cli import (
     OutputPath,
     SpaceSpec,
     cli,
-    refuse_same_file,
+    note_ignored,
     user_errors,
 )
 from nasc.device import TRAIN, check_device
@@ -177,7 +177,8 @@ def _config(opts: dict[str, Any]) -> Any:
 
     if opts["executor"] == "ray" and opts["address"] is None:
         raise NascError("--executor ray needs --address HOST:PORT (or auto)")
-    _note_ignored(opts)
+    note_ignored({name: where for name, (applies, where) in APPLIES.items()
+                  if not applies(opts)})
     cpus = os.cpu_count() or 1
     if opts["executor"] == "local" and opts["workers"] * opts["threads"] > cpus:
         workers = max(1, cpus // opts["threads"])
@@ -207,18 +208,6 @@ APPLIES = {
     "workers": (lambda o: o["executor"] != "inline", "--executor local or ray"),
     "hidden_size": (lambda o: o["data"].startswith("ptb:"), "rnn children (--data ptb:DIR)"),
 }
-
-
-def _note_ignored(opts: dict[str, Any]) -> None:
-    """Say which options given on the command line this search does not read."""
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return
-    for name, (applies, where) in APPLIES.items():
-        given = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-        if given and not applies(opts):
-            flag = "--" + name.replace("_", "-")
-            click.echo(f"nasc: note: {flag} applies to {where} only; ignored", err=True)
 
 
 def _print_summary(config: Any, summary: Any, top: int) -> None:
@@ -262,7 +251,6 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
     if plot_path and Path(plot_path).suffix.lower() not in PLOT_SUFFIXES:
         raise click.BadParameter(f"{plot_path}: the file name must end in "
                                  f"{', '.join(PLOT_SUFFIXES)}", param_hint="--plot")
-    refuse_same_file(plot_path, stores, "--plot")
     opened = [Store.open(s, readonly=True) for s in stores]
     try:
         if as_json:
@@ -295,7 +283,6 @@ def export(store_path: str, rank: int, controller: bool, output: str | None) -> 
 
     if controller and output is None:
         raise click.UsageError("--controller writes a binary file: give it with -o PATH")
-    refuse_same_file(output, [store_path], "-o")
     store = Store.open(store_path, readonly=True)
     try:
         if controller:

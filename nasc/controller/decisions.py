@@ -143,7 +143,8 @@ class DecisionTable:
         edges: dict[Key, list[tuple[int, Key]]] = {}
 
         def children(key: Key) -> list[Key]:
-            edges[key] = self._token_edges(key)
+            if key not in edges:  # a key is visited again once its children are done
+                edges[key] = self._token_edges(key)
             return [nxt for _, nxt in edges[key]]
 
         def value(key: Key) -> int:

@@ -137,11 +137,19 @@ def unpack_state(blob: bytes) -> tuple[dict[str, Any], bytes, bytes]:
     return json.loads(header), body, rng
 
 
+def is_sqlite(path: Path) -> bool:
+    """Whether `path` is an existing SQLite file (read without opening it as a database)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\0"
+    except OSError:
+        return False
+
+
 def _probe(path: Path) -> None:
     """Refuse a file that is not a nasc store without writing to it (no WAL switch)."""
-    with open(path, "rb") as handle:
-        if handle.read(16) != b"SQLite format 3\0":
-            raise NascError(f"{path} is not a nasc store (not a SQLite file)")
+    if not is_sqlite(path):
+        raise NascError(f"{path} is not a nasc store (not a SQLite file)")
     try:
         conn = _read_only(path)
         try:
