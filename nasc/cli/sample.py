@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING
 import click
 
 from nasc.cli import MAX_LAYERS, MAX_TOKENS, SEED, Finite, SpaceSpec, cli, user_errors
-from nasc.controller.counting import UniformSampler, count
-from nasc.controller.cycles import needs_tokens
-from nasc.controller.decisions import Budget, DecisionTable
-from nasc.controller.lint import check_space
-from nasc.controller.samples import RandomSampler
 from nasc.errors import NascError
 
 CHUNK = 1_000  # architectures drawn, then printed, at a time
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the controller package imports torch: loaded when a command runs, so
+    # that every other command (`nasc validate`) starts without it
+    from nasc.controller.decisions import Budget, DecisionTable
     from nasc.controller.reinforce import Controller
 
 
 def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
             max_tokens: int | None) -> Budget:
+    from nasc.controller.cycles import needs_tokens
+    from nasc.controller.decisions import Budget
+
     layered = bool(table.lr.layer_origins)
     if not layered and max_layers is not None:
         raise NascError(f"space {table.space.name} has no layers: use --max-tokens")
@@ -69,6 +69,9 @@ def sample(space: str | None, num: int, seed: int, max_layers: int | None, min_l
     line is valid in the space and within the budget; the same seed gives the
     same output.
     """
+    from nasc.controller.counting import count
+    from nasc.controller.decisions import DecisionTable
+
     ctl = _load_controller(checkpoint, space, uniform) if checkpoint is not None else None
     table = ctl.table if ctl is not None else DecisionTable(space or "cnn")
     budget = _budget(table, max_layers, min_layers, max_tokens)
@@ -83,6 +86,9 @@ def sample(space: str | None, num: int, seed: int, max_layers: int | None, min_l
 def _drawer(ctl: Controller | None, table: DecisionTable, budget: Budget, seed: int,
             temperature: float, uniform: bool) -> Callable[[int], list[str]]:
     """A function that draws the next n architectures' texts."""
+    from nasc.controller.counting import UniformSampler
+    from nasc.controller.samples import RandomSampler
+
     if ctl is not None:
         ctl.generator.manual_seed(seed)
         return lambda n: [s.text for s in ctl.sample(n, temperature=temperature,
@@ -131,6 +137,8 @@ def check_space_command(grammar: str, num: int, seed: int, max_layers: int,
     Reports unbounded choice terminals, rules that can never finish, unreachable
     rules and repetitions that need a token budget. Exit status 1 on errors.
     """
+    from nasc.controller.lint import check_space
+
     report = check_space(grammar, num, seed, max_layers, max_tokens)
     for finding in report.findings:
         click.echo(f"{grammar}: {finding}")

@@ -22,7 +22,6 @@ from nasc.cli import (
     note_ignored,
     user_errors,
 )
-from nasc.device import TRAIN, check_device
 from nasc.errors import NascError
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -185,6 +184,8 @@ def _config(opts: dict[str, Any]) -> Any:
         click.echo(f"nasc: note: --workers {opts['workers']} x --threads {opts['threads']} "
                    f"is more than this machine's {cpus} CPUs; using {workers} workers", err=True)
         opts = {**opts, "workers": workers}
+    from nasc.device import TRAIN, check_device  # torch: only when a search runs
+
     check_device(opts["device"], here=opts["executor"] != "ray", what="--device", allowed=TRAIN)
     strategy = StrategyConfig(opts["strategy"], opts["batch"], opts["population"],
                               opts["tournament"], opts["max_layers"], seed=opts["seed"],
