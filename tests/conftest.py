@@ -1,4 +1,7 @@
-"""Shared fixtures: paths into the repository and ../shared."""
+"""Shared fixtures: paths into the repository and the data the tests carry.
+
+The suite needs nothing outside the repository (no `../shared`): small corpora live
+in `tests/fixtures/`."""
 
 from pathlib import Path
 
@@ -6,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-SHARED = ROOT.parent / "shared"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from nasc.runtime.child import TrainConfig
 from nasc.runtime.search import SearchConfig
 from nasc.runtime.strategies import StrategyConfig
 
-PTB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ptb-subset"
+# a small corpus in the PTB format that the tests carry (tests/fixtures/make_ptb_tiny.py)
+PTB = Path(__file__).resolve().parents[1] / "fixtures" / "ptb-tiny"
 
 
 def tiny_config(store: Path, strategy: str = "random", trials: int = 6, **kw: Any) -> SearchConfig:

@@ -1,4 +1,4 @@
-"""Data sources: real digits, tiny files in the standard formats, the shared PTB subset."""
+"""Data sources: real digits, tiny files in the standard formats, a small PTB-format corpus."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch
 from nasc.errors import NascError
 from nasc.runtime.data import ImageData, TextData, kind_of, load_data, safe_unpickle
 
-PTB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ptb-subset"
+PTB = Path(__file__).resolve().parents[1] / "fixtures" / "ptb-tiny"  # carried by the tests
 
 
 def test_digits_split_is_fixed_and_disjoint() -> None:
@@ -103,12 +103,22 @@ def test_folder_of_images(tmp_path: Path) -> None:
     assert len(data.y_train) + len(data.y_valid) == 10
 
 
-def test_ptb_subset_in_place() -> None:
+def test_ptb_corpus_reads_words_lines_and_unknowns() -> None:
+    """The loader on the corpus the tests carry: one id per word plus `<eos>` per line, the
+    vocabulary from the training text only, unseen validation words read as `<unk>`."""
     data = load_data(f"ptb:{PTB}")
     assert isinstance(data, TextData)
-    assert len(data.train) == 73760 and len(data.valid) == 82430
-    assert "<eos>" in data.vocab and "<unk>" in data.vocab
-    assert int(data.train.max()) < len(data.vocab)
+    train_lines = (PTB / "ptb.train.txt").read_text().splitlines()
+    valid_lines = (PTB / "ptb.valid.txt").read_text().splitlines()
+    assert len(data.train) == sum(len(line.split()) + 1 for line in train_lines) == 3302
+    assert len(data.valid) == sum(len(line.split()) + 1 for line in valid_lines) == 1070
+    words = [data.vocab[i] for i in data.train.tolist()]
+    assert words[:11] == "its parent noted prices will rise next year on friday <eos>".split()
+    assert words.count("<eos>") == 300 and "N" in data.vocab and "<unk>" in data.vocab
+    assert data.vocab == sorted(set(words) | {"<unk>"})
+    last = [data.vocab[i] for i in data.valid[-8:].tolist()]  # " the zebra said ... N N"
+    assert last == ["the", "<unk>", "said", "profit", "rose", "N", "N", "<eos>"]
+    assert "zebra" not in data.vocab
     assert kind_of(f"ptb:{PTB}") == "rnn" and kind_of("digits") == "cnn"
 
 

@@ -130,7 +130,7 @@ def test_data_and_space_kinds_must_agree(tmp_path: Path) -> None:
         run_search(replace(tiny_config(tmp_path / "s.db"), data="ptb:/tmp"))
 
 
-def test_rnn_cell_search_on_the_ptb_subset(tmp_path: Path) -> None:
+def test_rnn_cell_search_on_a_ptb_format_corpus(tmp_path: Path) -> None:
     from runtime_helpers import PTB
 
     base = tiny_config(tmp_path / "s.db", "reinforce", trials=2, batch=2, max_batches=2)
