@@ -2,7 +2,7 @@
 
 Nodes are integers; each carries
 
-    op      one of `OPS` (the closed set below)
+    op      the name of a registered op (`nasc.compiler.ops.OPS`)
     args    the operand node ids, in order (edges mirror them)
     name    a unique Python identifier, used by code generation (`layer3_conv`)
     layer   the architecture layer (cnn, from 1) or tree node (rnn, from 0) it
@@ -21,46 +21,11 @@ runs it between passes. `str(graph)` is the readable text form:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-
-@dataclass(frozen=True)
-class OpSpec:
-    """How many operands an op takes (None: two or more) and the attrs it needs."""
-
-    arity: int | None
-    attrs: tuple[str, ...] = ()
-
-
-_POOL = ("kernel", "stride", "padding")
-OPS: dict[str, OpSpec] = {
-    # shared
-    "input": OpSpec(0, ("shape",)),
-    "output": OpSpec(1),
-    "relu": OpSpec(1),
-    # cnn
-    "conv": OpSpec(1, ("kernel", "filters", "stride", "padding")),
-    "batchnorm": OpSpec(1),
-    "maxpool": OpSpec(1, _POOL),
-    "avgpool": OpSpec(1, _POOL),
-    "pad": OpSpec(1, ("pad",)),  # (left, right, top, bottom), as F.pad takes it
-    "concat": OpSpec(None),  # along channels
-    "global_avgpool": OpSpec(1),
-    "linear": OpSpec(1, ("features", "bias")),
-    # rnn
-    "state_in": OpSpec(0, ("state", "shape")),  # state: "h" | "c"
-    "state_out": OpSpec(1, ("state",)),
-    "matmul": OpSpec(1, ("weight", "features")),  # x @ W, no bias
-    "slice": OpSpec(1, ("index", "size")),  # columns index*size:(index+1)*size
-    "add": OpSpec(2),
-    "mul": OpSpec(2),
-    "identity": OpSpec(1),
-    "tanh": OpSpec(1),
-    "sigmoid": OpSpec(1),
-}
+from nasc.compiler.ops import OPS
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -93,7 +58,7 @@ class Graph:
         passes that insert nodes); `renumbered()` then gives it an id in order.
         """
         if op not in OPS:
-            raise IRError(f"unknown op {op!r}")
+            raise IRError(f"unknown op {op!r} (not in the op registry)")
         for arg in args:
             if arg not in self.nx:
                 raise IRError(f"{op}: operand %{arg} does not exist")
@@ -253,19 +218,14 @@ def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:
     op, args = data["op"], data["args"]
     spec = OPS.get(op)
     if spec is None:
-        raise IRError(f"%{n}: unknown op {op!r}")
-    if spec.arity is None and len(args) < 2:
-        raise IRError(f"%{n} = {op}: needs two or more operands, got {len(args)}")
-    if spec.arity is not None and len(args) != spec.arity:
-        raise IRError(f"%{n} = {op}: needs {spec.arity} operand(s), got {len(args)}")
+        raise IRError(f"%{n}: unknown op {op!r} (not in the op registry)")
+    problem = spec.check(data["attrs"], len(args))
+    if problem:
+        raise IRError(f"%{n} = {op}: {problem}")
     preds = graph.nx._pred[n]  # the adjacency dict itself: views are slow here
     operands = set(args)
     if len(preds) != len(operands) or not operands.issubset(preds):
         raise IRError(f"%{n} = {op}: edges do not match operands {args}")
-    attrs = data["attrs"]
-    missing = [a for a in spec.attrs if a not in attrs] if spec.attrs else None
-    if missing:
-        raise IRError(f"%{n} = {op}: missing attribute(s) {', '.join(missing)}")
     shape = data["meta"].get("shape")
     if shape is not None and min(shape, default=1) < 1:
         raise IRError(f"%{n} = {op}: empty shape {list(shape)}")

@@ -1,0 +1,13 @@
+"""The op registry: primitives (shape, count, module) and composites (expansions).
+
+    OPS                  name -> Op, the IR's set of operations
+    register(Op(...))    add a user op (see docs/compiler.md, "Adding an op")
+    COMPOSITES           name -> expansion into primitives (relu_conv_bn, sep_conv, ...)
+"""
+
+from nasc.compiler.ops import primitives as _primitives  # noqa: F401  (registers the built-ins)
+from nasc.compiler.ops.composites import COMPOSITES, Composite, expand, register_composite
+from nasc.compiler.ops.registry import OPS, Op, ShapeError, get_op, register, same_shape
+
+__all__ = ["COMPOSITES", "OPS", "Composite", "Op", "ShapeError", "expand", "get_op",
+           "register", "register_composite", "same_shape"]
