@@ -47,6 +47,7 @@ one-pixel shift, so an odd H gives ceil(H / 2) on both branches (like a padded s
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
@@ -133,6 +134,14 @@ def parse_nb201(arch: str) -> list[list[tuple[str, int]]]:
             edges.append((op, int(src)))
         nodes.append(edges)
     return nodes
+
+
+def all_nb201_archs(ops: Sequence[str] = NB201_OPS) -> list[str]:
+    """Every 4-node NB201 cell string over ``ops`` (5 ops: 5^6 = 15,625), edge 1<-0 slowest."""
+    archs = []
+    for a, b, c, d, e, f in itertools.product(ops, repeat=6):
+        archs.append(f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|")
+    return archs
 
 
 def nb201_op(name: str, C: int) -> nn.Module:
@@ -234,6 +243,13 @@ def _edges(name: str, value: object) -> list[tuple[str, int]]:
     return [(op, idx) for op, idx in value]
 
 
+def _concat(name: str, value: object) -> list[int]:
+    """Check a concat list: state indices."""
+    if not isinstance(value, list | tuple) or not all(isinstance(i, int) for i in value):
+        raise ValueError(f"{name}: expected a list of state indices")
+    return list(value)
+
+
 def parse_genotype(text: str) -> Genotype:
     """Read a published ``Genotype(normal=[...], normal_concat=[...], ...)`` without ``eval``."""
     try:
@@ -253,9 +269,9 @@ def parse_genotype(text: str) -> Genotype:
         raise ValueError(f"Genotype is missing {', '.join(missing)}")
     return Genotype(
         normal=_edges("normal", values["normal"]),
-        normal_concat=[int(i) for i in values["normal_concat"]],  # type: ignore[attr-defined]
+        normal_concat=_concat("normal_concat", values["normal_concat"]),
         reduce=_edges("reduce", values["reduce"]),
-        reduce_concat=[int(i) for i in values["reduce_concat"]],  # type: ignore[attr-defined]
+        reduce_concat=_concat("reduce_concat", values["reduce_concat"]),
     )
 
 
@@ -305,7 +321,7 @@ class FactorizedReduce(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(x)  # (B, C_in, H, W)
         shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]  # (B, C_in, H, W), moved up-left
-        y = torch.cat([self.conv1(x), self.conv2(shifted)], dim=1)  # (B, C_out, ⌈H/2⌉, ⌈W/2⌉)
+        y = torch.cat([self.conv1(x), self.conv2(shifted)], dim=1)  # (B, C_out, ceil(H/2), ceil(W/2))
         return self.bn(y)
 
 

@@ -11,6 +11,7 @@ from .references import (
     Genotype,
     NB201Cell,
     NB201Network,
+    all_nb201_archs,
     copy_by_order,
     count_parameters,
     parse_genotype,
@@ -59,6 +60,13 @@ def test_nb201_parses_the_benchmark_string() -> None:
         [("nor_conv_3x3", 0), ("avg_pool_3x3", 1)],
         [("skip_connect", 0), ("nor_conv_3x3", 1), ("skip_connect", 2)],
     ]
+
+
+def test_all_nb201_archs_enumerates_the_benchmark_space() -> None:
+    archs = all_nb201_archs()
+    assert len(set(archs)) == 15_625
+    assert ALL_CONV in archs and ALL_NONE in archs and MIXED in archs
+    assert all(len(parse_nb201(a)) == 3 for a in archs[::97])
 
 
 @pytest.mark.parametrize(
@@ -126,6 +134,7 @@ def test_parse_genotype_reads_the_published_text() -> None:
         ("Genotype(normal=[], normal_concat=[2])", "missing reduce, reduce_concat"),
         ("Genotype(normal=[('skip_connect', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])", "even-length"),
         ("Genotype(normal=[], normal_concat=[2], reduce=[], reduce_concat=[2], extra=1)", "unknown Genotype field 'extra'"),
+        ("Genotype(normal=[], normal_concat=2, reduce=[], reduce_concat=[2])", "normal_concat: expected a list"),
         ("Genotype(normal=[", "not a Genotype"),
         ("Other(normal=[])", "expected Genotype"),
     ],
