@@ -6,35 +6,21 @@ triggers, then a shift (or, for `$END`, acceptance). A terminal is acceptable
 exactly when that simulation ends in a shift, so the next-token sets are exact
 (Lark's `choices()` is only a superset: LALR merges lookaheads).
 
-Minimal completion costs (in tokens, and in `layer` reductions) come from the
-LR(0) items of each state, rebuilt here from the grammar's rules and matched to
-Lark's state numbers: a stack is completed by finishing one of its top state's
-kernel items `A -> a . b` (cost: the cheapest yield of `b`), popping `a` and
-taking the goto on `A`. Results are memoised per stack.
+Minimal completion costs (in tokens, and in `layer` reductions) are exact for
+every stack: `completion.py` computes them from the same tables.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from lark.parsers.lalr_analysis import Shift
 
+from nasc.controller.completion import Completion
 from nasc.grammar.terminals import local_name
 
 END = "$END"
 Stack = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Item:
-    """A kernel item `origin -> ... . rest`, reduced to what completion needs."""
-
-    origin: str
-    popped: int  # symbols before the dot (>= 1 for kernel items, 0 for the root)
-    rest: tuple[str, ...]
 
 
 class LRTables:
@@ -55,8 +41,8 @@ class LRTables:
         }
         self.min_tokens = _min_yields(self.rules, lambda name: 1, set())
         self.min_layers = _min_yields(self.rules, lambda name: 0, self.layer_origins)
-        self.kernels = self._kernels()
-        self._cost_memo: dict[tuple[Stack, bool], float] = {}
+        self.free: set[str] = set()
+        self._costs: dict[bool, Completion] = {}
 
     def __repr__(self) -> str:
         return f"LRTables({len(self.states)} states, {len(self.terminals)} terminals)"
@@ -101,100 +87,30 @@ class LRTables:
             self._terms_cache = cached
         return cached
 
-    # -- LR(0) items ----------------------------------------------------------
-
-    def _kernels(self) -> dict[int, list[Item]]:
-        by_origin: dict[str, list[int]] = {}
-        for index, rule in enumerate(self.rules):
-            by_origin.setdefault(rule.origin.name, []).append(index)
-        root = ("$root", 0)
-        kernels: dict[int, frozenset] = {self.start_state: frozenset({root})}
-        todo = [self.start_state]
-        while todo:
-            state = todo.pop()
-            closure = self._closure(kernels[state], by_origin)
-            for symbol, (kind, target) in self.states[state].items():
-                if kind is not Shift:
-                    continue
-                moved = frozenset(
-                    (r, d + 1) for r, d in closure if self._next_symbol(r, d) == symbol
-                )
-                if target not in kernels:
-                    kernels[target] = moved
-                    todo.append(target)
-        return {state: [self._item(r, d) for r, d in items] for state, items in kernels.items()}
-
-    def _closure(self, kernel: frozenset, by_origin: dict[str, list[int]]) -> set:
-        items = set(kernel)
-        todo = list(kernel)
-        while todo:
-            rule, dot = todo.pop()
-            symbol = self._next_symbol(rule, dot)
-            for index in by_origin.get(symbol or "", ()):
-                if (index, 0) not in items:
-                    items.add((index, 0))
-                    todo.append((index, 0))
-        return items
-
-    def _next_symbol(self, rule: int | str, dot: int) -> str | None:
-        if rule == "$root":
-            return self.start_name if dot == 0 else None
-        expansion = self.rules[rule].expansion  # type: ignore[index]
-        return expansion[dot].name if dot < len(expansion) else None
-
-    def _item(self, rule: int | str, dot: int) -> Item:
-        if rule == "$root":
-            return Item("$root", dot, () if dot else (self.start_name,))
-        r = self.rules[rule]  # type: ignore[index]
-        return Item(r.origin.name, dot, tuple(s.name for s in r.expansion[dot:]))
-
     # -- completion costs -------------------------------------------------------
 
+    def set_free(self, terminals: set[str]) -> None:
+        """Terminals that cost no token (a `cnn` layer's `from` list); before any cost."""
+        self.free = set(terminals)
+        self._costs.clear()
+
+    def _model(self, layers: bool) -> Completion:
+        model = self._costs.get(layers)
+        if model is None:
+            token = (lambda t: 0) if layers else (lambda t: int(t not in self.free))
+            reduce = (lambda a: int(a in self.layer_origins)) if layers else (lambda a: 0)
+            model = Completion(self.states, self.end_state, set(self.terminals), token, reduce)
+            self._costs[layers] = model
+        return model
+
     def completion(self, stack: Stack, layers: bool = False) -> float:
-        """Fewest tokens (or `layer` reductions) that complete `stack`; inf if none."""
-        key = (stack, layers)
-        cached = self._cost_memo.get(key)
-        if cached is None:
-            cached = self._complete(stack, layers)
-            self._cost_memo[key] = cached
-        return cached
+        """Fewest tokens (or `layer` reductions) that complete `stack`; inf if none.
 
-    def _yield(self, symbols: Sequence[str], layers: bool) -> float:
-        table = self.min_layers if layers else self.min_tokens
-        unit = 0 if layers else 1
-        return sum(table.get(s, unit) for s in symbols)
-
-    def _complete(self, stack: Stack, layers: bool) -> float:
-        if len(stack) == 1:
-            return self._yield((self.start_name,), layers)
-        prefix = stack[:-1]
-        dist = {stack[-1]: 0.0}
-        heap = [(0.0, stack[-1])]
-        best = math.inf
-        while heap:
-            d, top = heapq.heappop(heap)
-            if d >= best or d > dist.get(top, math.inf):
-                continue
-            for item in self.kernels.get(top, ()):
-                if item.origin == "$root":
-                    if len(prefix) == 1 and not item.rest:
-                        best = min(best, d)
-                    continue
-                cost = d + self._yield(item.rest, layers)
-                if layers and item.origin in self.layer_origins:
-                    cost += 1
-                if cost >= best:
-                    continue
-                goto_from = (prefix + (top,))[-item.popped - 1]
-                target = self.states[goto_from][item.origin][1]
-                if item.popped == 1:
-                    if cost < dist.get(target, math.inf):
-                        dist[target] = cost
-                        heapq.heappush(heap, (cost, target))
-                else:
-                    shorter = stack[: len(stack) - item.popped] + (target,)
-                    best = min(best, cost + self.completion(shorter, layers))
-        return best
+        Exact for the language of Lark's parser: see `completion.py`. A stack that
+        `feed(.., END)` accepted costs nothing more."""
+        if len(stack) == 2 and stack[-1] == self.end_state:
+            return 0.0
+        return self._model(layers).cost(stack)
 
     def shortest(self, stack: Stack) -> list[str] | None:
         """One cheapest terminal sequence completing `stack` (greedy on costs)."""
@@ -206,8 +122,10 @@ class LRTables:
             if need == 0 and self.feed(stack, END) is not None:
                 return out
             for terminal in self.candidates(stack):
+                if terminal == END or terminal in self.free:  # free ones could repeat forever
+                    continue
                 fed = self.feed(stack, terminal)
-                if fed and terminal != END and self.completion(fed[0]) == need - 1:
+                if fed and self.completion(fed[0]) == need - 1:
                     out.append(terminal)
                     stack = fed[0]
                     break
