@@ -47,8 +47,10 @@ def test_inline_search_per_strategy(tmp_path: Path, strategy: str) -> None:
     config = tiny_config(tmp_path / "s.db", strategy, trials=7)
     summary = run_search(config)
     assert summary.counts["done"] + summary.counts["failed"] == 7
-    assert summary.best and summary.best[0].reward == max(t.reward for t in summary.best)
     store = _check_complete(tmp_path / "s.db", 7)
+    done = [t for t in store.trials("done") if t.reused_from is None]
+    assert [t.id for t in summary.best] == \
+        [t.id for t in sorted(done, key=lambda t: (-(t.reward or 0.0), t.id))][:5]
     if strategy == "reinforce":  # 3 per step: steps 1, 1, 1, 2, 2, 2, 3 and two updates saved
         assert [t.step for t in store.trials()] == [1, 1, 1, 2, 2, 2, 3]
         assert store.latest_checkpoint().step == 3
@@ -96,8 +98,13 @@ def test_equivalent_architectures_are_trained_once(tmp_path: Path) -> None:
         if t.reused_from is not None:
             first = store.trial(t.reused_from)
             assert (t.canon, t.reward) == (first.canon, first.reward)
-    forms = {t.canon: t.arch for t in trained}
-    assert any("stride 1" in t.arch and t.reused_from for t in trials) or len(forms) < 12
+    # `stride 1` is the default: the only spelling difference this space allows, so two
+    # trials share a form exactly when their texts agree without it
+    for a in trials:
+        for b in trials:
+            same = a.arch.replace(" stride 1", "") == b.arch.replace(" stride 1", "")
+            assert (a.canon == b.canon) == same, (a.arch, b.arch)
+    assert any(t.reused_from and store.trial(t.reused_from).arch != t.arch for t in trials)
 
 
 def test_resume_extends_and_refuses_other_settings(tmp_path: Path) -> None:
