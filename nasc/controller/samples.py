@@ -10,6 +10,7 @@ choices at every step (each earlier layer an input with probability 1/2).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -96,7 +97,16 @@ def text_of(
     words = words_of(table, prefix, ())
     for state, choice, inputs in zip(states, choices, anchors, strict=True):
         words += words_of(table, table.step(state, choice).tokens, inputs)
-    return render(words)
+    return render(words) if spaced(table) else "".join(words)
+
+
+def spaced(table: DecisionTable) -> bool:
+    """Whether the grammar ignores a space between tokens; if not (e.g. NAS-Bench-201's
+    cell strings), a sample's words are written without one."""
+    parser = table.space.parser
+    ignored = set(parser.ignore_tokens)
+    return any(re.fullmatch(t.pattern.to_regexp(), " ") is not None
+               for t in parser.terminals if t.name in ignored)
 
 
 Fragment = tuple[str, str, str]  # first word, rendered text, last word
@@ -109,6 +119,7 @@ class Renderer:
         self.table = table
         self.fragments: dict[tuple[int, int], Fragment | None] = {}
         self.glue: dict[tuple[str, str], bool] = {}
+        self.spaced = spaced(table)
         anchor = table.vocab.anchor
         self.comma = (literals(table.space.terminals[anchor.comma]) or (",",))[0] if anchor else ","
         self.keyword = table.vocab.tokens[table.vocab.by_terminal[anchor.keyword][0]].text \
@@ -119,7 +130,8 @@ class Renderer:
 
     def _fragment(self, words: list[str]) -> Fragment | None:
         words = [w for w in words if w]
-        return (words[0], render(words), words[-1]) if words else None
+        text = render(words) if self.spaced else "".join(words)
+        return (words[0], text, words[-1]) if words else None
 
     def fragment(self, state: int, choice: int) -> Fragment | None:
         key = (state, choice)
@@ -149,7 +161,8 @@ class Renderer:
             head, body, tail = piece  # type: ignore[misc]
             glued = glue.get((last, head))
             if glued is None:
-                glued = glue[(last, head)] = not parts or render([last, head]) == last + head
+                glued = glue[(last, head)] = (not parts or not self.spaced
+                                              or render([last, head]) == last + head)
             parts.append(body if glued else " " + body)
             last = tail
         return "".join(parts)
