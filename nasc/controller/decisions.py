@@ -83,6 +83,9 @@ class DecisionTable:
         self.space = load_grammar(space)
         self.lr = LRTables(self.space.parser)
         self.vocab = Vocabulary(self.space, self.lr)
+        anchor = self.vocab.anchor
+        if anchor is not None:  # a `from` list costs no token
+            self.lr.set_free({anchor.keyword, anchor.number, anchor.comma})
         self.V = len(self.vocab)
         self.NONE = self.V  # then NONE + k: k inputs (k = K: K or more)
         self.K: int | None = None
@@ -122,7 +125,8 @@ class DecisionTable:
                 raise NascError(f"token budget {budget.max_tokens} is too small: the shortest "
                                 f"string of {self.space.name} has {need:g} tokens")
             if budget.max_layers is not None and layers > budget.max_layers:
-                raise NascError(f"layer budget {budget.max_layers} is too small")
+                raise NascError(f"layer budget {budget.max_layers} is too small: every string "
+                                f"of {self.space.name} has at least {layers:g} layers")
             self._check_bounded(budget)
             key = Key(start, 0, 0, False, None, self._effective(budget))
             self.roots[budget] = self._resolve(key, ())
@@ -361,8 +365,7 @@ class DecisionTable:
                 return self._intern(key, ANCHOR, self._anchor_options(key)), emitted
             valid = self._valid_tokens(key)
             if not valid:
-                raise NascError(f"{self.space.name}: no valid continuation within the budget "
-                                f"(layer and token budgets conflict in this grammar)")
+                raise NascError(self._stuck(key))
             if len(valid) > 1:
                 return self._intern(key, TOKEN, valid), emitted
             (token, nxt), = valid.items()
@@ -371,6 +374,17 @@ class DecisionTable:
                 if token == self.vocab.end:
                     return DONE_STATE, emitted
             key = nxt
+
+    def _stuck(self, key: Key) -> str:
+        """Why no choice fits `key`'s budget (costs are exact per budget: both must be set)."""
+        budget, name = key.budget, self.space.name
+        if budget.max_layers is None or budget.max_tokens is None:  # pragma: no cover
+            return f"{name}: no valid continuation within {budget}"
+        tokens = self.lr.completion(key.stack)
+        layers = self.lr.completion(key.stack, layers=True)
+        return (f"{name}: no string fits both budgets (at most {budget.max_layers} layers and "
+                f"{budget.max_tokens} tokens): the shortest completions in layers ({layers:g} "
+                f"more) and in tokens ({tokens:g} more) are different strings; raise one budget")
 
     def _build_step(self, state: int, choice: int) -> Step:
         key = self.keys[state]

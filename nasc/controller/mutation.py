@@ -17,7 +17,7 @@ import random
 from lark.exceptions import LarkError
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
-from nasc.controller.samples import Sample, make_sample, uniform_anchor
+from nasc.controller.samples import Sample, make_sample, renderer, uniform_anchor
 from nasc.controller.vocab import Token
 from nasc.errors import NascError
 
@@ -121,7 +121,7 @@ def _show(table: DecisionTable, events: list[Event]) -> str:
             words.append("from " + ",".join(map(str, event[1])))
         else:
             words.append(table.vocab.tokens[event[1]].text)
-    return " ".join(words)
+    return renderer(table).speller.join(words)
 
 
 def parse_sample(table: DecisionTable, text: str, budget: Budget) -> Sample:

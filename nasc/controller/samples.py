@@ -10,13 +10,12 @@ choices at every step (each earlier layer an input with probability 1/2).
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
-from nasc.controller.vocab import render
+from nasc.controller.spelling import Speller
 from nasc.grammar.terminals import literals
 
 # chooser(table, state) -> (choice, anchors): anchors are 1-based earlier layers
@@ -97,16 +96,7 @@ def text_of(
     words = words_of(table, prefix, ())
     for state, choice, inputs in zip(states, choices, anchors, strict=True):
         words += words_of(table, table.step(state, choice).tokens, inputs)
-    return render(words) if spaced(table) else "".join(words)
-
-
-def spaced(table: DecisionTable) -> bool:
-    """Whether the grammar ignores a space between tokens; if not (e.g. NAS-Bench-201's
-    cell strings), a sample's words are written without one."""
-    parser = table.space.parser
-    ignored = set(parser.ignore_tokens)
-    return any(re.fullmatch(t.pattern.to_regexp(), " ") is not None
-               for t in parser.terminals if t.name in ignored)
+    return renderer(table).speller.join(words)
 
 
 Fragment = tuple[str, str, str]  # first word, rendered text, last word
@@ -118,8 +108,7 @@ class Renderer:
     def __init__(self, table: DecisionTable) -> None:
         self.table = table
         self.fragments: dict[tuple[int, int], Fragment | None] = {}
-        self.glue: dict[tuple[str, str], bool] = {}
-        self.spaced = spaced(table)
+        self.speller = Speller(table.space)
         anchor = table.vocab.anchor
         self.comma = (literals(table.space.terminals[anchor.comma]) or (",",))[0] if anchor else ","
         self.keyword = table.vocab.tokens[table.vocab.by_terminal[anchor.keyword][0]].text \
@@ -130,8 +119,7 @@ class Renderer:
 
     def _fragment(self, words: list[str]) -> Fragment | None:
         words = [w for w in words if w]
-        text = render(words) if self.spaced else "".join(words)
-        return (words[0], text, words[-1]) if words else None
+        return (words[0], self.speller.join(words), words[-1]) if words else None
 
     def fragment(self, state: int, choice: int) -> Fragment | None:
         key = (state, choice)
@@ -142,7 +130,7 @@ class Renderer:
 
     def text(self, budget: Budget, states: tuple[int, ...], choices: tuple[int, ...],
              anchors: tuple[tuple[int, ...], ...]) -> str:
-        table, fragments, glue = self.table, self.fragments, self.glue
+        table, fragments, glue = self.table, self.fragments, self.speller.glue
         _, prefix = table.root(budget)
         first = self._fragment(words_of(table, prefix, ()))
         parts: list[str] = [first[1]] if first else []
@@ -150,20 +138,21 @@ class Renderer:
         none = table.NONE
         for state, choice, inputs in zip(states, choices, anchors, strict=True):
             if inputs:  # `from 1,2` then what the layer-ending token emits
-                numbers = self.comma.join(map(str, inputs))
-                parts.append(f" {self.keyword} {numbers}" if parts else f"{self.keyword} {numbers}")
-                last, choice = numbers, none
+                words = [self.keyword]
+                for k, j in enumerate(inputs):
+                    words += [self.comma, str(j)] if k else [str(j)]
+                body = self.speller.join(words)
+                glued = not parts or glue(last, self.keyword)
+                parts.append(body if glued else f"{self.speller.separator}{body}")
+                last, choice = words[-1], none
             piece = fragments.get((state, choice), False)
             if piece is False:
                 piece = self.fragment(state, choice)
             if piece is None:
                 continue
             head, body, tail = piece  # type: ignore[misc]
-            glued = glue.get((last, head))
-            if glued is None:
-                glued = glue[(last, head)] = (not parts or not self.spaced
-                                              or render([last, head]) == last + head)
-            parts.append(body if glued else " " + body)
+            glued = not parts or glue(last, head)
+            parts.append(body if glued else f"{self.speller.separator}{body}")
             last = tail
         return "".join(parts)
 

@@ -24,8 +24,6 @@ from nasc.grammar import Space, load_space
 from nasc.grammar.terminals import describe, literals, local_name
 
 _SEPARATOR_FORMS = ("; ", ";", "\n", " ", ", ")
-NO_SPACE_BEFORE = {",", ":", ")", "]"}
-NO_SPACE_AFTER = {"(", "[", ","}
 
 
 @dataclass(frozen=True)
@@ -126,26 +124,6 @@ def _anchor_spec(space: Space, tables: LRTables) -> AnchorSpec | None:
             if b == number and a not in (keyword, number) and a in tables.terminals:
                 comma = a
     return AnchorSpec(keyword, number, comma or "COMMA")
-
-
-def render(words: list[str]) -> str:
-    """Join literals with single spaces, gluing punctuation: `conv 3x3 36 from 1,2`."""
-    out: list[str] = []
-    previous = ""
-    for word in words:
-        if not word:
-            continue
-        out.append(word if not out or _glued(previous, word) else " " + word)
-        previous = word
-    return "".join(out)
-
-
-def _glued(previous: str, word: str) -> bool:
-    if previous.endswith((" ", "\n")) or word.startswith((";", "\n")):
-        return True
-    if word in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER:
-        return True
-    return (word == "x" and previous[-1:].isdigit()) or (previous == "x" and word[:1].isdigit())
 
 
 def load_grammar(spec: str | Path | Space) -> Space:

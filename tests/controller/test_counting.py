@@ -10,7 +10,7 @@ import pytest
 from lark.exceptions import LarkError
 
 from nasc.controller import Budget, DecisionTable, UniformSampler, count
-from nasc.controller.vocab import render
+from nasc.controller.spelling import Speller
 
 ROOT = Path(__file__).resolve().parents[2]
 NESTED = str(ROOT / "examples/nested.lark")
@@ -19,10 +19,11 @@ NESTED = str(ROOT / "examples/nested.lark")
 def _brute_force(table: DecisionTable, max_tokens: int) -> set[str]:
     """Every token sequence of length <= max_tokens that the grammar accepts."""
     words = [t.text for t in table.vocab.tokens if t.text]
+    speller = Speller(table.space)
     found = set()
     for length in range(1, max_tokens + 1):
         for combo in itertools.product(words, repeat=length):
-            text = render(list(combo))
+            text = speller.join(list(combo))
             try:
                 table.space.parser.parse(text)
             except LarkError:
