@@ -14,14 +14,20 @@ Tables
 reopens one (for `--resume` and `nasc report`). `reset_unfinished()` turns
 running trials back into pending ones, so a resumed search re-runs exactly the
 trials that never finished and keeps every finished one.
+
+Schema versions (`nasc.runtime.schema`): opening a store applies the migrations
+it lacks, each in its own transaction, so a store made by an older nasc (one
+from before versioning included) opens; one from a newer nasc is refused.
+
+`lock()` holds `STORE.lock` (through `filelock`: `flock` on Unix, `msvcrt` on
+Windows, released when the process ends, even by SIGKILL) so that one search
+at a time writes a store; the empty lock file stays beside the store.
 """
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
-import os
 import sqlite3
 import struct
 import time
@@ -31,28 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from nasc.errors import NascError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS experiment (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    config TEXT NOT NULL, grammar TEXT NOT NULL, created REAL NOT NULL, nasc_version TEXT
-);
-CREATE TABLE IF NOT EXISTS trials (
-    id INTEGER PRIMARY KEY, arch TEXT NOT NULL, canon TEXT, step INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
-    reward REAL, metrics TEXT, params INTEGER, macs INTEGER,
-    seconds REAL, train_seconds REAL, created REAL NOT NULL, started REAL, finished REAL,
-    worker TEXT, error TEXT, reused_from INTEGER, proposal TEXT
-);
-CREATE INDEX IF NOT EXISTS trials_canon ON trials (canon);
-CREATE INDEX IF NOT EXISTS trials_status ON trials (status);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    step INTEGER PRIMARY KEY, created REAL NOT NULL, state BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS controller_steps (
-    step INTEGER PRIMARY KEY, created REAL NOT NULL, stats TEXT NOT NULL
-);
-"""
+from nasc.runtime.schema import (  # noqa: F401  (SCHEMA, MIGRATIONS: re-exported)
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    check_version,
+    migrate,
+    schema_version,
+)
+from nasc.runtime.schema import transaction as _tx
 
 FINISHED = ("done", "failed")
 KEEP_CHECKPOINTS = 2  # the latest is what --resume needs; one more in reserve
@@ -147,7 +140,8 @@ def is_sqlite(path: Path) -> bool:
 
 
 def _probe(path: Path) -> None:
-    """Refuse a file that is not a nasc store without writing to it (no WAL switch)."""
+    """Refuse a file that is not a nasc store, or one of a newer schema than this code
+    knows, without writing to it (no WAL switch)."""
     if not is_sqlite(path):
         raise NascError(f"{path} is not a nasc store (not a SQLite file)")
     try:
@@ -155,12 +149,14 @@ def _probe(path: Path) -> None:
         try:
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                                  "AND name = 'experiment'").fetchone()
+            version = schema_version(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise NascError(f"{path} is not a nasc store ({exc})") from None
     if found is None:
         raise NascError(f"{path} is not a nasc store (a SQLite file without nasc's tables)")
+    check_version(path, version)
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
@@ -183,7 +179,7 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
-        self._lock: int | None = None  # a file descriptor holding flock(LOCK_EX)
+        self._lock: Any = None  # a held filelock.FileLock on `lock_path(path)`
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -206,8 +202,8 @@ class Store:
         from nasc import __version__
 
         conn = cls._connect(path)
+        migrate(conn, path)
         with _tx(conn):
-            _create_tables(conn)
             conn.execute("INSERT INTO experiment VALUES (1, ?, ?, ?, ?)",
                          (json.dumps(config, sort_keys=True), grammar, time.time(), __version__))
         return cls(path, conn)
@@ -223,8 +219,7 @@ class Store:
         try:
             conn = cls._connect(path)
             conn.execute("SELECT config FROM experiment").fetchone()
-            with _tx(conn):
-                _create_tables(conn)  # tables added since the store was made
+            migrate(conn, path)  # schema changes made since the store was
         except sqlite3.OperationalError as exc:
             if not readonly or "readonly" not in str(exc):
                 raise NascError(f"store {path}: {exc}") from None
@@ -235,26 +230,36 @@ class Store:
 
     def lock(self) -> None:
         """Hold this store for one search until `close()`; a second search is refused."""
-        self._lock = os.open(self.path, os.O_RDONLY)
+        if self._lock is not None:
+            return
+        import filelock
+
+        held = _file_lock(lock_path(self.path))
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock)
-            self._lock = None
+            held.acquire(timeout=0)
+        except filelock.Timeout:
             raise NascError(f"store {self.path} is in use by another running search: "
                             f"wait for it to end (or stop it) before resuming") from None
+        except OSError as exc:
+            raise NascError(f"store {self.path}: cannot lock it through "
+                            f"{lock_path(self.path)} ({exc.strerror or exc})") from None
+        self._lock = held
 
     def close(self) -> None:
         self.conn.close()
         if self._lock is not None:
-            os.close(self._lock)  # releases the lock
+            self._lock.release()
             self._lock = None
 
     def discard(self) -> None:
         """Close and delete this store's files (the search that made it never started)."""
         self.close()
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def schema_version(self) -> int:
+        """This store's schema version (`SCHEMA_VERSION` once opened on a writable disk)."""
+        return schema_version(self.conn)
 
     # --- experiment ---------------------------------------------------------
     def experiment(self) -> dict[str, Any]:
@@ -367,21 +372,16 @@ class Store:
         return [{"step": int(step), **json.loads(stats)} for step, stats in rows]
 
 
-def _create_tables(conn: sqlite3.Connection) -> None:
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+def lock_path(path: str | Path) -> Path:
+    """The file whose lock marks a store as held by a running search: `STORE.lock`."""
+    return Path(f"{path}.lock")
 
 
-class _tx:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+def _file_lock(path: Path) -> Any:
+    """A non-reentrant-across-threads `filelock.FileLock` on `path` (any filelock >= 3.0)."""
+    import filelock
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+    try:  # released by whichever thread closes the store (filelock >= 3.12 is thread-local)
+        return filelock.FileLock(str(path), timeout=0, thread_local=False)
+    except TypeError:  # older filelock: no thread_local, and not thread-local either
+        return filelock.FileLock(str(path), timeout=0)
