@@ -26,7 +26,7 @@ import networkx as nx
 import torch
 from torch import fx, nn
 
-from nasc.compiler.ast import CnnArch, RnnCell
+from nasc.compiler.ast import CnnArch, RnnCell, SpaceArch
 from nasc.compiler.codegen import generate
 from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.compiler.ir import Graph
@@ -37,14 +37,14 @@ from nasc.device import check_device
 from nasc.errors import NascError
 from nasc.grammar import Space
 
-Source = str | Path | CnnArch | RnnCell
+Source = str | Path | CnnArch | RnnCell | SpaceArch
 Device = torch.device | str | None
 
 
 def load_arch(source: Source, space: str | Path | Space | None = None
-              ) -> tuple[CnnArch | RnnCell, str]:
+              ) -> tuple[CnnArch | RnnCell | SpaceArch, str]:
     """The AST of `source` and the name of its space."""
-    if isinstance(source, CnnArch | RnnCell):
+    if isinstance(source, CnnArch | RnnCell | SpaceArch):
         if space is None:
             return source, source.space
         loaded = resolve_space(space, "")
@@ -117,7 +117,7 @@ def compile(source: Source, space: str | Path | Space | None = None, *,
     device = check_device(device)
     options = Options(tuple(input_shape), num_classes, input_size, hidden_size,  # type: ignore[arg-type]
                       max_params)
-    if isinstance(arch, CnnArch):
+    if not isinstance(arch, RnnCell):
         graph = build_ir(arch, options)
         module = generate(graph, device)
         info = summarize(arch, graph, name)

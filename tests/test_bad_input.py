@@ -210,7 +210,7 @@ def test_a_custom_grammar_cannot_make_empty_layers(tmp_path: Path, override: str
                                                    message: str) -> None:
     grammar = tmp_path / "zero.lark"
     name = override.split(":")[0]
-    grammar.write_text(f"%import cnn (start, {name}, WS, COMMENT)\n%ignore WS\n"
+    grammar.write_text(f"//% extends = \"cnn\"\n%import cnn (start, {name}, WS, COMMENT)\n%ignore WS\n"
                        f"%override {override}\n")
     source = tmp_path / "net.arch"
     source.write_text(text + "\n")

@@ -168,6 +168,61 @@ class RnnCell:
         }
 
 
+# --- spaces with declared semantics (a skeleton filled with cells) ---------------
+@dataclass(frozen=True)
+class Edge:
+    """One edge of a DAG cell: the op token's text applied to state `source`."""
+
+    op: str
+    source: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.op}~{self.source}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A DAG cell as the genotype spells it: per node (after the inputs), its edges."""
+
+    name: str
+    nodes: tuple[tuple[Edge, ...], ...]
+
+    def __str__(self) -> str:
+        return f"{self.name}: " + " + ".join(" ".join(map(str, n)) for n in self.nodes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodes": [[edge.to_json() for edge in node] for node in self.nodes]}
+
+
+@dataclass(frozen=True)
+class SpaceArch:
+    """An architecture of a space with declared semantics: its cells, read from the text.
+
+    `semantics` (not compared) says how it lowers: the skeleton the cells fill.
+    """
+
+    text: str
+    cells: tuple[Cell, ...]
+    semantics: Any = field(default=None, compare=False, repr=False)
+    space = "cnn"  # the kind of network: an image classifier
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"SpaceArch({self.text!r})"
+
+    def cell(self, name: str) -> Cell:
+        return next(c for c in self.cells if c.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "cells": {c.name: c.to_json() for c in self.cells}}
+
+
 # --- validity-only spaces ----------------------------------------------------
 
 
@@ -189,4 +244,4 @@ class PlainArch:
         return {"text": self.text}
 
 
-Arch = CnnArch | RnnCell | PlainArch
+Arch = CnnArch | RnnCell | SpaceArch | PlainArch

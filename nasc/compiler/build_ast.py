@@ -11,6 +11,8 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 
 from nasc.compiler.ast import Arch, CnnArch, Inject, Layer, Node, RnnCell, Span
+from nasc.compiler.read_cells import read_space_arch
+from nasc.grammar.semantics import Semantics
 from nasc.grammar.terminals import local_name
 
 
@@ -88,12 +90,14 @@ class RnnBuilder(Transformer):
         return RnnCell(base, nodes, inject, cell, Span(meta.line, meta.column), cell_span)
 
 
-BUILDERS: dict[str, type[Transformer]] = {"cnn": CnnBuilder, "rnn": RnnBuilder}
+BUILDERS: dict[str, type[Transformer]] = {"sequence": CnnBuilder, "tree": RnnBuilder}
 
 
-def build_ast(tree: Tree, kind: str) -> Arch:
-    """Turn a parse tree of a `kind` space into its AST."""
+def build_ast(tree: Tree, text: str, semantics: Semantics) -> Arch:
+    """Turn a parse tree into its AST, as the space's semantics say to read it."""
     for subtree in tree.iter_subtrees():
         subtree.data = local_name(str(subtree.data))
-    result: Arch = BUILDERS[kind]().transform(tree)
+    if semantics.lowering == "skeleton":
+        return read_space_arch(tree, text, semantics)
+    result: Arch = BUILDERS[semantics.lowering]().transform(tree)
     return result

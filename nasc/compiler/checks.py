@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
-from nasc.compiler.ast import CnnArch, Layer, PlainArch, RnnCell, Span
+from nasc.compiler.ast import CnnArch, Layer, PlainArch, RnnCell, SpaceArch, Span
 
 Problem = tuple[Span, str]
 
@@ -61,6 +61,24 @@ def _check_inputs(number: int, layer: Layer) -> list[Problem]:
             seen.add(ref)
             continue
         problems.append((span, message))
+    return problems
+
+
+@check.register
+def _check_space(arch: SpaceArch) -> list[Problem]:
+    """Every declared cell is present with at least one node; edges read earlier states."""
+    problems: list[Problem] = []
+    for name, spec in arch.semantics.cells.items():
+        cell = arch.cell(name)
+        if not cell.nodes:
+            problems.append((Span(1, 1), f"cell {name!r} has no nodes"))
+        for k, edges in enumerate(cell.nodes):
+            index = spec.inputs + k
+            if not edges:
+                problems.append((Span(1, 1), f"cell {name!r}: node {index} has no edges"))
+            problems += [(edge.span, f"cell {name!r}: node {index} cannot read {edge.source}: "
+                                     f"an edge reads an earlier state (0-{index - 1})")
+                         for edge in edges if edge.source >= index]
     return problems
 
 

@@ -27,7 +27,6 @@ from nasc.compiler.checks import check
 from nasc.compiler.diagnostics import ArchError, Diagnostic
 from nasc.errors import NascError
 from nasc.grammar import Space, detect_space, load_space
-from nasc.grammar.space import NO_KIND
 from nasc.grammar.terminals import describe, literals
 
 MAX_ERRORS = 20
@@ -86,13 +85,14 @@ def parse(text: str, space: str | Path | Space | None = None, filename: str = "<
     tree, errors = _parse_tree(text, loaded, filename)
     if tree is None or errors:
         raise ArchError(errors)
-    if loaded.kind == NO_KIND:  # validity-only: the grammar accepted it, that is all
+    if loaded.semantics is None:  # validity-only: the grammar accepted it, that is all
         return Parsed(PlainArch(" ".join(text.split())), loaded)
     try:
-        arch = build_ast(tree, loaded.kind)
-    except VisitError as exc:
-        raise NascError(f"{loaded.path}: the {loaded.kind} compiler cannot read this tree: "
-                        f"{exc.orig_exc}") from exc
+        arch = build_ast(tree, text, loaded.semantics)
+    except (VisitError, StopIteration) as exc:
+        reason = exc.orig_exc if isinstance(exc, VisitError) else "a declared token is missing"
+        raise NascError(f"{loaded.path}: its {loaded.semantics.lowering} semantics cannot read "
+                        f"this tree: {reason}") from exc
     problems = [
         _diagnostic(text, filename, span.line, span.column, message)
         for span, message in check(arch)
@@ -212,7 +212,7 @@ def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
     if len(choices) == 1 and word.strip() and _is_choice(terminals[choices[0]]):
         fill = (literals(terminals[choices[0]]) or ("1",))[0]
         return edits.replace(text, pos, word, fill)
-    if space.kind != "cnn" or pos >= len(text):
+    if space.semantics is None or space.semantics.lowering != "sequence" or pos >= len(text):
         return None  # rnn statements depend on each other: a blanked one would cascade
     start = max(text.rfind(";", 0, pos), text.rfind("\n", 0, pos)) + 1
     ends = [i for i in (text.find(";", pos), text.find("\n", pos)) if i >= 0]

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nasc.compiler.ast import Arch, CnnArch, PlainArch, RnnCell
+from nasc.compiler.ast import Arch, CnnArch, PlainArch, RnnCell, SpaceArch
 from nasc.compiler.ir import Graph, verify
 from nasc.compiler.passes import count, infer_shapes, insert_pads, lower_cnn, lower_rnn
+from nasc.compiler.passes.lower_space import lower_space
 from nasc.errors import NascError
 
 Pass = tuple[str, Callable[[Graph], Graph]]
@@ -76,11 +77,12 @@ def positive_int(what: str, value: object) -> None:
         raise NascError(f"{what} must be an integer of at least 1, got {value!r}")
 
 
-def compilable(arch: Arch) -> CnnArch | RnnCell:
+def compilable(arch: Arch) -> CnnArch | RnnCell | SpaceArch:
     """`arch` itself, or a NascError for a string of a validity-only space."""
     if isinstance(arch, PlainArch):
-        raise NascError("this space has no cnn or rnn rules: its strings can be validated "
-                        "and sampled, not compiled")
+        raise NascError("this space declares no semantics (no `//%` lines): its strings can "
+                        "be validated and sampled, not compiled; see docs/language.md, "
+                        "\"Writing a space\"")
     return arch
 
 
@@ -89,6 +91,8 @@ def lower(arch: Arch, options: Options) -> Graph:
     arch = compilable(arch)
     if isinstance(arch, CnnArch):
         return lower_cnn(arch, options.input_shape, options.num_classes)
+    if isinstance(arch, SpaceArch):
+        return lower_space(arch, options.input_shape, options.num_classes)
     return lower_rnn(arch, options.input, options.hidden)
 
 

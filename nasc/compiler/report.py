@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasc.compiler.ast import Arch, CnnArch, RnnCell
+from nasc.compiler.ast import Arch, CnnArch, RnnCell, SpaceArch
 from nasc.compiler.ir import Graph
 
 
@@ -77,6 +77,8 @@ def summarize(arch: Arch, graph: Graph, space: str) -> CompiledInfo:
     """The report of an IR that went through the counts pass."""
     if isinstance(arch, CnnArch):
         return CompiledInfo(space, arch, graph, _cnn_rows(arch, graph))
+    if isinstance(arch, SpaceArch):
+        return CompiledInfo(space, arch, graph, _block_rows(graph))
     assert isinstance(arch, RnnCell)
     extra = {"input_size": graph.meta["input_size"], "hidden_size": graph.meta["hidden_size"]}
     return CompiledInfo(space, arch, graph, _rnn_rows(arch, graph), extra=extra)
@@ -112,6 +114,17 @@ def _cnn_rows(arch: CnnArch, graph: Graph) -> list[dict[str, Any]]:
     n = len(arch.layers)
     rows.append(_row(n + 1, "global_avgpool", head_inputs, head, graph, pool))
     rows.append(_row(n + 2, "linear", [n + 1], [fc], graph, fc))
+    return rows
+
+
+def _block_rows(graph: Graph) -> list[dict[str, Any]]:
+    """One row per block of a skeleton network: each op step and each cell."""
+    groups = _by_layer(graph)
+    rows = []
+    for index, (block, label) in enumerate(graph.meta["blocks"], start=1):
+        nodes = groups[block]
+        rows.append(_row(index, label, [index - 1] if index > 1 else [], nodes, graph,
+                         nodes[-1]))
     return rows
 
 

@@ -12,12 +12,12 @@ from lark.exceptions import LarkError
 from lark.lexer import TerminalDef
 
 from nasc.errors import NascError
+from nasc.grammar.semantics import Semantics, check_against_grammar, read_semantics
 from nasc.grammar.terminals import local_name
 
 BUILTIN_DIR = Path(__file__).parent
-KINDS = ("cnn", "rnn")  # the semantics a space can have: what the compiler builds
+KINDS = ("cnn", "rnn")  # the networks a space can mean: image classifiers, recurrent cells
 NO_KIND = "none"  # a validity-only grammar: it can be validated and sampled, not compiled
-_KIND_RULES = {"cnn": {"conv", "maxpool", "avgpool"}, "rnn": {"inject", "cell", "node"}}
 
 _DESCRIPTIONS = {
     "cnn": "convolutional networks with skip connections (Zoph & Le 2016, CIFAR-10)",
@@ -30,10 +30,11 @@ class Space:
     """A loaded search space: its grammar text, Lark parser and kind of semantics."""
 
     name: str  # "cnn", "rnn", or the file's stem
-    kind: str  # "cnn" | "rnn" | "none": which compiler semantics it carries
+    kind: str  # "cnn" | "rnn" | "none": the network its strings mean (from its semantics)
     path: Path
     text: str = field(repr=False)
     parser: Lark = field(repr=False, compare=False)
+    semantics: Semantics | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"Space({self.name!r}, kind={self.kind!r}, path={str(self.path)!r})"
@@ -101,16 +102,23 @@ def _load(path: str, text: str) -> Space:
                         ) from None
     except (LarkError, OSError, ValueError, KeyError) as exc:
         raise NascError(f"{_locate(where, exc)}: grammar does not load: {_one_line(exc)}") from exc
-    name = where.stem
-    rules = {local_name(str(rule.origin.name)) for rule in parser.rules}
-    kinds = [kind for kind in KINDS if rules & _KIND_RULES[kind]]
-    if len(kinds) > 1:
-        raise NascError(
-            f"{where}: grammar does not load: it mixes the rules of {' and '.join(kinds)}; "
-            f"a space has the semantics of one of them"
-        )
-    kind = kinds[0] if kinds else NO_KIND
-    return Space(name=name, kind=kind, path=where, text=text, parser=parser)
+    builtin = {} if where.parent == BUILTIN_DIR else _builtin_semantics()
+    semantics = read_semantics(text, where, builtin)
+    if semantics is not None:
+        check_against_grammar(semantics, parser, where, text)
+    kind = semantics.kind if semantics else NO_KIND
+    return Space(name=where.stem, kind=kind, path=where, text=text, parser=parser,
+                 semantics=semantics)
+
+
+def _builtin_semantics() -> dict[str, Semantics]:
+    """The built-in spaces' semantics, for `//% extends = "NAME"`."""
+    found = {}
+    for name in builtin_names():
+        semantics = load_space(name).semantics
+        if semantics is not None:
+            found[name] = semantics
+    return found
 
 
 def _locate(path: Path, exc: BaseException) -> str:
@@ -139,7 +147,7 @@ def _first_comment(text: str) -> str:
     lines: list[str] = []
     for line in text.splitlines():
         line = line.strip()
-        if not line.startswith("//") or not line.lstrip("/ "):
+        if not line.startswith("//") or line.startswith("//%") or not line.lstrip("/ "):
             break
         lines.append(line.lstrip("/ "))
     sentence = re.split(r"(?<=\.)\s", " ".join(lines), maxsplit=1)[0]

@@ -64,7 +64,7 @@ def test_matches_handwritten(text: str, cls: type[nn.Module], shape: tuple[int, 
 def test_even_kernels_from_a_custom_grammar(tmp_path: Path) -> None:
     grammar = tmp_path / "even.lark"
     grammar.write_text(
-        "%import cnn (start, KERNEL_HEIGHT, KERNEL_WIDTH, WS, COMMENT)\n"
+        "//% extends = \"cnn\"\n%import cnn (start, KERNEL_HEIGHT, KERNEL_WIDTH, WS, COMMENT)\n"
         "%ignore WS\n%ignore COMMENT\n"
         '%override KERNEL_HEIGHT: "1" | "2" | "3"\n'
         '%override KERNEL_WIDTH: "1" | "2" | "3"\n'

@@ -2,6 +2,8 @@
 
 import pytest
 
+import nasc
+
 from nasc.errors import NascError
 from nasc.grammar import detect_space, list_spaces, load_space
 from nasc.grammar.terminals import literals
@@ -72,11 +74,15 @@ def test_grammar_without_known_rules_is_validity_only(tmp_path):
     assert (space.kind, space.description) == ("none", "as many a as you like")
 
 
-def test_grammar_mixing_cnn_and_rnn_rules_is_refused(tmp_path):
-    path = tmp_path / "mixed.lark"
-    path.write_text('start: conv | cell\nconv: "c"\ncell: "r"\n')
-    with pytest.raises(NascError, match="mixes the rules of cnn and rnn"):
-        load_space(path)
+def test_rule_names_never_choose_the_semantics(tmp_path):
+    """Issue 10: rules named `cell`/`node`/`conv` once turned a grammar into an rnn or cnn
+    space by their names; now only declared `//%` semantics give a grammar a meaning."""
+    path = tmp_path / "names.lark"
+    path.write_text('start: conv | cell node\nconv: "c"\ncell: "r"\nnode: "n"\n')
+    space = load_space(path)
+    assert (space.kind, space.semantics) == ("none", None)
+    with pytest.raises(NascError, match="declares no semantics"):
+        nasc.compile("rn", space=path)
 
 
 def test_list_spaces_includes_examples(examples):

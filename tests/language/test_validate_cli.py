@@ -148,8 +148,9 @@ def test_validity_only_space_validates_but_does_not_compile(examples, tmp_path):
     (tmp_path / "n.arch").write_text("(a)")
     result = run("compile", "--space", nested, str(tmp_path / "n.arch"))
     assert result.exit_code == 1
-    assert result.stderr == ("nasc: error: this space has no cnn or rnn rules: its strings "
-                             "can be validated and sampled, not compiled\n")
+    assert result.stderr == ("nasc: error: this space declares no semantics (no `//%` lines): "
+                             "its strings can be validated and sampled, not compiled; see "
+                             "docs/language.md, \"Writing a space\"\n")
 
 
 def test_end_of_input_is_located_after_the_last_word():

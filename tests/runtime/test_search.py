@@ -15,6 +15,7 @@ from nasc.runtime.search import run_search
 from nasc.runtime.store import Store
 
 TINY_SPACE = """\
+//% extends = "cnn"
 %import cnn (start, KERNEL_HEIGHT, KERNEL_WIDTH, FILTER_COUNT, STRIDE, WS, COMMENT)
 %ignore WS
 %ignore COMMENT

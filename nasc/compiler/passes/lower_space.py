@@ -1,0 +1,148 @@
+"""Lowering, spaces with declared semantics: a skeleton whose cells the genotype fills.
+
+    [network] body, step by step, from the image:
+      { op = NAME, ... }          apply a registered op (composite or primitive)
+      { cell = NAME, repeat = R } R one-input cells in a row (NAS-Bench-201)
+      { stack = N, normal = A, reduce = B, channels = C, reductions = [i, ...] }
+                                  N two-input cells (DARTS): cell k reads the outputs
+                                  of cells k-2 and k-1, preprocessed to C channels;
+                                  a reduction cell doubles C and strides its inputs
+    a cell                        states = its inputs; node j = merge(op(states[src]))
+                                  over its edges; output = the last node or the concat
+                                  of all nodes
+
+Every edge op receives the cell's channel count as `filters` and, on a
+reduction cell's inputs, `stride = 2`. The string "classes" as an argument is
+the number of classes. Nodes are named after where they sit: `cell3_n2_from1_conv`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasc.compiler.ast import Cell, SpaceArch
+from nasc.compiler.ir import Graph
+from nasc.compiler.ops import OPS, ShapeError
+from nasc.compiler.ops.composites import accepts, expand
+from nasc.errors import NascError
+from nasc.grammar.semantics import CellSpec, OpUse, Semantics
+
+
+class Emitter:
+    """Adds nodes to the graph with their shapes known at once (composites read channels)."""
+
+    def __init__(self, graph: Graph, num_classes: int, ops: dict[str, OpUse]) -> None:
+        self.graph, self.num_classes, self.ops, self.block = graph, num_classes, ops, 0
+
+    def __repr__(self) -> str:
+        return f"Emitter(block {self.block}, {len(self.graph)} nodes)"
+
+    def add(self, op: str, *args: int, name: str, **attrs: Any) -> int:
+        node = self.graph.add(op, *args, name=name, layer=self.block, **attrs)
+        spec = OPS[op]
+        shapes = [self.graph.shape(a) for a in args]
+        try:
+            shape = spec.shape(spec.with_defaults(attrs), shapes)
+        except ShapeError as exc:
+            raise NascError(f"{self.graph.node(node)['name']} ({op}): {exc}") from None
+        self.graph.meta_of(node)["shape"] = tuple(shape)
+        return node
+
+    def channels(self, node: int) -> int:
+        return self.graph.shape(node)[0]
+
+    def apply(self, use: OpUse, x: int, name: str, filters: int | None = None,
+              stride: int = 1) -> int:
+        """Apply an op of the space, passing the cell's channels and stride where it takes them."""
+        taken = accepts(use.op)
+        args = {k: (self.num_classes if v == "classes" else v) for k, v in use.args.items()}
+        if filters is not None and "filters" in taken:
+            args.setdefault("filters", filters)
+        if stride != 1:
+            if "stride" not in taken:
+                raise NascError(f"{name}: op {use.op!r} takes no stride, but it reads a "
+                                f"reduction cell's input (use an op that can stride, "
+                                f"e.g. `skip` for identity)")
+            args["stride"] = stride
+        return expand(self, use.op, x, name, **args)
+
+
+def lower_space(arch: SpaceArch, input_shape: tuple[int, int, int], num_classes: int) -> Graph:
+    """The IR of `arch` for images `input_shape` (C, H, W) and `num_classes` classes."""
+    semantics: Semantics = arch.semantics
+    graph = Graph("cnn", {"input_shape": tuple(input_shape), "num_classes": num_classes,
+                          "blocks": []})
+    emit = Emitter(graph, num_classes, semantics.ops)
+    x = emit.add("input", name="x", shape=tuple(input_shape))
+    cells = 0
+    for step in semantics.body:
+        if "op" in step:
+            x = _op_step(emit, step, x, "stem" if cells == 0 else f"after{cells}")
+        elif "cell" in step:
+            for _ in range(step.get("repeat", 1)):
+                cells += 1
+                emit.block += 1
+                spec = semantics.cells[step["cell"]]
+                x = _cell(emit, spec, arch.cell(spec.name), [x], f"cell{cells}",
+                          emit.channels(x), 1)
+                graph.meta["blocks"].append((emit.block, spec.name))
+        else:
+            x, cells = _stack(emit, step, x, arch, cells)
+    emit.block += 1
+    graph.add("output", x, name="output", layer=emit.block)
+    return graph
+
+
+def _op_step(emit: Emitter, step: dict[str, Any], x: int, prefix: str) -> int:
+    emit.block += 1
+    args = {k: v for k, v in step.items() if k not in ("op", "name")}
+    name = step.get("name", f"{prefix}_{step['op']}")
+    out = emit.apply(OpUse(step["op"], args), x, name)
+    emit.graph.meta["blocks"].append((emit.block, step["op"]))
+    return out
+
+
+def _cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: str,
+          channels: int, stride: int) -> int:
+    states = list(inputs)
+    for k, edges in enumerate(cell.nodes):
+        index = len(inputs) + k
+        terms = [emit.apply(emit.ops[edge.op], states[edge.source],
+                            f"{prefix}_n{index}_from{edge.source}", channels,
+                            stride if edge.source < len(inputs) else 1)
+                 for edge in edges]
+        if len(terms) == 1:
+            states.append(terms[0])
+        else:
+            merge = "sum" if spec.merge == "sum" else "concat"
+            states.append(emit.add(merge, *terms, name=f"{prefix}_n{index}"))
+    nodes = states[len(inputs):]
+    if spec.output == "last" or len(nodes) == 1:
+        return nodes[-1]
+    return emit.add("concat", *nodes, name=f"{prefix}_out")
+
+
+def _stack(emit: Emitter, step: dict[str, Any], x: int, arch: SpaceArch,
+           cells: int) -> tuple[int, int]:
+    """Two-input cells in a row, reductions doubling the channels (DARTS's network)."""
+    semantics: Semantics = arch.semantics
+    count, channels = step["stack"], step["channels"]
+    reductions = set(step.get("reductions", (count // 3, 2 * count // 3)))
+    pre = OpUse(step.get("preprocess", "relu_conv_bn"), {"kernel": 1})
+    reduced_pre = OpUse(step.get("reduced_preprocess", "factorized_reduce"), {})
+    s0 = s1 = x
+    reduced = False
+    for k in range(count):
+        cells += 1
+        emit.block += 1
+        reduce = k in reductions
+        channels *= 2 if reduce else 1
+        spec = semantics.cells[step["reduce" if reduce else "normal"]]
+        prefix = f"cell{cells}"
+        p0 = emit.apply(reduced_pre if reduced else pre, s0, f"{prefix}_pre0", channels)
+        p1 = emit.apply(pre, s1, f"{prefix}_pre1", channels)
+        out = _cell(emit, spec, arch.cell(spec.name), [p0, p1], prefix, channels,
+                    2 if reduce else 1)
+        emit.graph.meta["blocks"].append((emit.block, spec.name))
+        s0, s1, reduced = s1, out, reduce
+    return s1, cells

@@ -1,0 +1,274 @@
+"""Space semantics: what the strings of a grammar mean, declared in the grammar file.
+
+Lines that start with `//%` hold TOML (Lark reads them as comments):
+
+    //% kind = "image-classifier"           # or "recurrent-cell"
+    //% [ops]                                # an op token's text -> an op and its arguments
+    //% none = "zero"
+    //% nor_conv_3x3 = { op = "relu_conv_bn", kernel = 3 }
+    //% [cells.cell]                         # a DAG read from the tree of a rule
+    //% rule = "start"
+    //% ...
+    //% [network]                            # the fixed skeleton the cells fill
+    //% body = [{ op = "conv", kernel = 3, filters = 16 }, { cell = "cell", repeat = 5 }]
+
+or one line that reuses a built-in space's semantics (for grammars that
+`%import` and narrow it): `//% extends = "cnn"`. A grammar without `//%`
+lines is validity-only: its strings validate and sample, they do not compile.
+Everything this module refuses is a located `FILE:LINE:COL` error when the
+space loads. See docs/language.md, "Writing a space".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasc.errors import NascError
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+KINDS = {"image-classifier": "cnn", "recurrent-cell": "rnn"}
+LOWERINGS = ("sequence", "tree", "skeleton")
+MERGES = ("sum", "concat")
+OUTPUTS = ("last", "concat")
+_PREFIX = re.compile(r"^[ \t]*//%[ \t]?(.*)$")
+
+
+@dataclass(frozen=True)
+class OpUse:
+    """An op as a space uses it: a registered name and fixed arguments."""
+
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"OpUse({self.op}, {self.args})"
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """How to read a DAG cell from the subtree of `rule` (see docs/language.md)."""
+
+    name: str
+    rule: str
+    node: str
+    edge: str
+    op: str  # the terminal whose text names the edge's op
+    source: tuple[str, ...]  # terminals whose text is the edge's source index
+    inputs: int = 1
+    merge: str = "sum"
+    output: str = "last"
+
+    def __repr__(self) -> str:
+        return f"CellSpec({self.name}: rule {self.rule}, {self.inputs} input(s))"
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """A space's declared meaning: the network kind, how it lowers, its ops and skeleton."""
+
+    kind: str  # "cnn" (image classifier) | "rnn" (recurrent cell)
+    lowering: str  # "sequence" | "tree" | "skeleton"
+    ops: dict[str, OpUse] = field(default_factory=dict)
+    cells: dict[str, CellSpec] = field(default_factory=dict)
+    body: tuple[dict[str, Any], ...] = ()
+    source: str = ""  # the `//%` lines, as declared (for error locations)
+
+    def __repr__(self) -> str:
+        return f"Semantics({self.kind}, {self.lowering}, {len(self.cells)} cell(s))"
+
+
+class _Where:
+    """Maps keys of the TOML block back to lines of the grammar file."""
+
+    def __init__(self, path: Path, text: str, lines: list[tuple[int, str]]) -> None:
+        self.path, self.lines = path, lines
+        raw = text.splitlines()
+        self.columns = {n: len(raw[n - 1]) - len(t) for n, t in lines}  # the `//% ` prefix
+
+    def error(self, message: str, key: str | None = None, line: int | None = None) -> NascError:
+        row, col = line or (self.lines[0][0] if self.lines else 1), 1
+        if key is not None:
+            pattern = re.compile(rf"^\s*(\[+\s*)?([\w.\"]*\.)?\"?{re.escape(key)}\"?\s*[=\]]")
+            for number, text in self.lines:
+                if pattern.search(text):
+                    row, col = number, self.columns[number] + text.find(key) + 1
+                    break
+        return NascError(f"{self.path}:{row}:{col}: error: space semantics: {message}")
+
+
+def declared_lines(text: str) -> list[tuple[int, str]]:
+    """The `//%` lines of a grammar: (line number, TOML text)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _PREFIX.match(line)
+        if match:
+            found.append((number, match.group(1)))
+    return found
+
+
+def read_semantics(text: str, path: Path, builtin: dict[str, Semantics]) -> Semantics | None:
+    """The semantics a grammar declares, None for a validity-only grammar."""
+    lines = declared_lines(text)
+    if not lines:
+        return None
+    where = _Where(path, text, lines)
+    try:
+        table = tomllib.loads("\n".join(t for _, t in lines))
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        row = lines[int(found[1]) - 1][0] if found and int(found[1]) <= len(lines) else None
+        raise where.error(str(exc).split(" (at")[0], line=row) from None
+    if "extends" in table:
+        return _extends(table, builtin, where)
+    return _build(table, where)
+
+
+def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: _Where) -> Semantics:
+    name = table["extends"]
+    if set(table) != {"extends"}:
+        extra = sorted(set(table) - {"extends"})[0]
+        raise where.error(f"`extends` stands alone: {extra!r} cannot be changed", key=extra)
+    if name not in builtin:
+        raise where.error(f"extends {name!r}: no built-in space of that name "
+                          f"(one of {', '.join(sorted(builtin))})", key="extends")
+    return builtin[name]
+
+
+_TOP = {"kind", "lowering", "ops", "cells", "network"}
+
+
+def _build(table: dict[str, Any], where: _Where) -> Semantics:
+    for key in table:
+        if key not in _TOP:
+            raise where.error(f"unknown key {key!r} (expected one of "
+                              f"{', '.join(sorted(_TOP | {'extends'}))})", key=key)
+    kind = table.get("kind")
+    if kind not in KINDS:
+        raise where.error(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}",
+                          key="kind" if "kind" in table else None)
+    lowering = table.get("lowering", "skeleton")
+    if lowering not in LOWERINGS:
+        raise where.error(f"lowering must be one of {', '.join(LOWERINGS)}, got {lowering!r}",
+                          key="lowering")
+    ops = {text: _op_use(text, value, where) for text, value in table.get("ops", {}).items()}
+    cells = {name: _cell(name, spec, where) for name, spec in table.get("cells", {}).items()}
+    network = table.get("network", {})
+    if lowering == "skeleton" and not network.get("body"):
+        raise where.error("a skeleton space needs [network] with a `body` list", key="network")
+    body = tuple(network.get("body", ()))
+    for step in body:
+        _check_step(step, cells, where)
+    return Semantics(KINDS[kind], lowering, ops, cells, body,
+                     "\n".join(t for _, t in where.lines))
+
+
+def _op_use(text: str, value: Any, where: _Where) -> OpUse:
+    from nasc.compiler.ops import COMPOSITES, OPS
+
+    if isinstance(value, str):
+        value = {"op": value}
+    if not isinstance(value, dict) or not isinstance(value.get("op"), str):
+        raise where.error(f"ops.{text}: give an op name or a table with `op = \"NAME\"`",
+                          key=text)
+    args = {k: v for k, v in value.items() if k != "op"}
+    name = value["op"]
+    if name not in OPS and name not in COMPOSITES:
+        raise where.error(f"ops.{text}: unknown op {name!r} (registered: "
+                          f"{', '.join(sorted({*OPS, *COMPOSITES}))})", key=text)
+    _check_args(name, args, f"ops.{text}", where, text)
+    return OpUse(name, args)
+
+
+def _check_args(op: str, args: dict[str, Any], what: str, where: _Where, key: str) -> None:
+    from nasc.compiler.ops.composites import accepts
+
+    taken = accepts(op)
+    for arg in args:
+        if arg not in taken:
+            raise where.error(f"{what}: op {op!r} takes no argument {arg!r} (it takes "
+                              f"{', '.join(sorted(taken)) or 'none'})", key=key)
+
+
+_CELL_KEYS = {"rule", "node", "edge", "op", "source", "inputs", "merge", "output"}
+
+
+def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
+    unknown = set(spec) - _CELL_KEYS
+    if unknown:
+        raise where.error(f"cells.{name}: unknown key {sorted(unknown)[0]!r} (expected "
+                          f"{', '.join(sorted(_CELL_KEYS))})", key=sorted(unknown)[0])
+    for key in ("rule", "node", "edge", "op", "source"):
+        if key not in spec:
+            raise where.error(f"cells.{name}: missing `{key}`", key=name)
+    source = spec["source"]
+    source = (source,) if isinstance(source, str) else tuple(source)
+    cell = CellSpec(name, spec["rule"], spec["node"], spec["edge"], spec["op"], source,
+                    spec.get("inputs", 1), spec.get("merge", "sum"), spec.get("output", "last"))
+    if cell.merge not in MERGES or cell.output not in OUTPUTS:
+        raise where.error(f"cells.{name}: merge is one of {', '.join(MERGES)} and output one "
+                          f"of {', '.join(OUTPUTS)}", key="merge" if "merge" in spec else name)
+    if cell.inputs not in (1, 2):
+        raise where.error(f"cells.{name}: inputs must be 1 or 2", key="inputs")
+    return cell
+
+
+_STEP_KEYS = {"op": set(), "cell": {"repeat"},
+              "stack": {"normal", "reduce", "reductions", "channels", "preprocess",
+                        "reduced_preprocess"}}
+
+
+def _check_step(step: Any, cells: dict[str, CellSpec], where: _Where) -> None:
+    kinds = [k for k in _STEP_KEYS if isinstance(step, dict) and k in step]
+    if len(kinds) != 1:
+        raise where.error(f"network.body: each step has one of `op`, `cell`, `stack`, "
+                          f"got {step!r}", key="body")
+    kind = kinds[0]
+    if kind == "op":
+        args = {k: v for k, v in step.items() if k != "op"}
+        _op_use("body", {"op": step["op"], **args}, where)
+        return
+    unknown = set(step) - {kind} - _STEP_KEYS[kind]
+    if unknown:
+        raise where.error(f"network.body: a `{kind}` step takes no {sorted(unknown)[0]!r}",
+                          key="body")
+    missing = {"stack": ("normal", "reduce", "channels")}.get(kind, ())
+    for key in missing:
+        if key not in step:
+            raise where.error(f"network.body: a `stack` step needs `{key}`", key="body")
+    for ref in (step.get("cell"), step.get("normal"), step.get("reduce")):
+        if ref is not None and ref not in cells:
+            raise where.error(f"network.body: no cell named {ref!r} (declared: "
+                              f"{', '.join(cells) or 'none'})", key="body")
+
+
+def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: str) -> None:
+    """The names a semantics reads exist in its grammar; every op token has an op."""
+    from nasc.grammar.terminals import literals, local_name
+
+    if semantics.lowering != "skeleton" or not declared_lines(text):
+        return
+    where = _Where(path, text, declared_lines(text))
+    trees = {local_name(str(r.alias or r.origin.name)) for r in parser.rules}
+    terminals = {local_name(t.name): t for t in parser.terminals}
+    for cell in semantics.cells.values():
+        for key in ("rule", "node", "edge"):
+            name = getattr(cell, key)
+            if name not in trees:
+                raise where.error(f"cells.{cell.name}: {key} {name!r} is no rule or alias of "
+                                  f"the grammar", key=key)
+        for name in (cell.op, *cell.source):
+            if name not in terminals:
+                raise where.error(f"cells.{cell.name}: {name!r} is no terminal of the grammar",
+                                  key="op" if name == cell.op else "source")
+        spelled = literals(terminals[cell.op]) or ()
+        missing = [word for word in spelled if word not in semantics.ops]
+        if missing:
+            raise where.error(f"cells.{cell.name}: the grammar's {cell.op} can spell "
+                              f"{missing[0]!r}, which [ops] does not define", key=cell.op)
