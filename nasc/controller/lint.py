@@ -5,9 +5,10 @@
   error    a rule that can never finish (every alternative recurses)
   warning  a rule defined but unreachable from `start`
   warning  a rule that can repeat without adding a layer (needs a token budget)
-and then samples strings (uniform per step) and checks each one: compiled
-through the compiler (cnn/rnn; shape-checked IR, no weights) or parsed by the
-grammar (validity-only spaces).
+  warning  a shift/reduce conflict Lark resolved (as a shift), with a short string
+           the grammar allows but the parser rejects
+and then samples strings (uniform per step) and checks each one: parsed again
+by the grammar, then compiled (cnn/rnn; shape-checked IR, no weights).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from nasc.controller.conflicts import MAX_LENGTH, conflicts, lost_string
 from nasc.controller.cycles import needs_tokens, repeating_rules, written_in
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lr import END, LRTables
 from nasc.controller.samples import RandomSampler
+from nasc.controller.spelling import Speller
 from nasc.controller.vocab import _words, load_grammar
 from nasc.errors import NascError
 from nasc.grammar import Space
@@ -71,6 +74,7 @@ def check_space(spec: str | Space, n: int = 300, seed: int = 0, max_layers: int 
     _unfinishable(tables, report)
     _unreachable(space, tables, report)
     _zero_cost_cycles(tables, report)
+    _resolved_conflicts(space, tables, report)
     if report.ok:
         _sample_check(space, n, seed, max_layers, max_tokens, report)
     return report
@@ -121,6 +125,29 @@ def _zero_cost_cycles(tables: LRTables, report: Report) -> None:
                               "layer: sampling needs a token budget (--max-tokens)")
 
 
+def _resolved_conflicts(space: Space, tables: LRTables, report: Report) -> None:
+    """Shift/reduce conflicts Lark resolved: the parser accepts less than the grammar says."""
+    found = conflicts(space)
+    for conflict in found:
+        report.add("warning", str(conflict))
+    if not found:
+        return
+    lost = lost_string(tables)
+    if lost is None:
+        report.add("info", f"no string of up to {MAX_LENGTH} tokens is lost to these conflicts")
+        return
+    words = [_example_word(space, terminal) for terminal in lost]
+    report.add("warning", f"the grammar allows {Speller(space).join(words)!r} but the parser "
+                          "rejects it (nasc validates and samples what the parser accepts)")
+
+
+def _example_word(space: Space, terminal: str) -> str:
+    try:
+        return _words(terminal, space.terminals, set())[0]
+    except NascError:  # unbounded: an example string of the terminal
+        return "1"
+
+
 def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: int | None,
                   report: Report) -> None:
     table = DecisionTable(space)
@@ -139,14 +166,15 @@ def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: 
 
 
 def _checker(space: Space):  # type: ignore[no-untyped-def]
-    """A function text -> problem (None when fine), and what it checks."""
+    """A function text -> problem (None when fine), and what it checks. Every string is
+    parsed again by its grammar first (its spelling must be one the grammar accepts)."""
+    def parses(text: str) -> str | None:
+        try:
+            space.parser.parse(text)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a finding
+            return "its grammar rejects it: " + str(exc).splitlines()[0]
+        return None
     if space.kind == "none":
-        def parses(text: str) -> str | None:
-            try:
-                space.parser.parse(text)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is a finding
-                return str(exc).splitlines()[0]
-            return None
         return parses, "parsed by the grammar"
     try:
         compile_ir: Any = importlib.import_module("nasc.api").compile_ir
@@ -154,6 +182,9 @@ def _checker(space: Space):  # type: ignore[no-untyped-def]
         compile_ir = None
 
     def compiles(text: str) -> str | None:
+        problem = parses(text)
+        if problem is not None:
+            return problem
         try:
             if compile_ir is not None:
                 compile_ir(text, space)
@@ -163,4 +194,5 @@ def _checker(space: Space):  # type: ignore[no-untyped-def]
         except Exception as exc:  # noqa: BLE001 - any compiler failure is a finding
             return str(exc).splitlines()[0]
         return None
-    return compiles, "validated" if compile_ir is None else "compiled (IR, shapes checked)"
+    return compiles, ("parsed and " + ("validated" if compile_ir is None
+                                       else "compiled (IR, shapes checked)"))
