@@ -2,8 +2,9 @@
 
 Each `[cells.NAME]` of the semantics names the rule whose subtree holds the
 cell, the rule (or alias) of a node and of an edge, the terminal whose text is
-the edge's op and the terminals whose text is its source. Nodes and edges are
-read in the order the text writes them.
+the edge's op and the terminals whose text is its source (none: each node's
+edge reads the previous state, a chain of layers). Nodes and edges are read in
+the order the text writes them.
 """
 
 from __future__ import annotations
@@ -26,17 +27,19 @@ def _read_cell(tree: Tree, spec: CellSpec) -> Cell:
     if root is None:
         return Cell(spec.name, ())
     nodes = [t for t in root.iter_subtrees_topdown() if t.data == spec.node]
-    return Cell(spec.name, tuple(tuple(_edges(node, spec)) for node in nodes))
+    return Cell(spec.name, tuple(tuple(_edges(node, spec, spec.inputs + k - 1))
+                                 for k, node in enumerate(nodes)))
 
 
-def _edges(node: Tree, spec: CellSpec) -> list[Edge]:
+def _edges(node: Tree, spec: CellSpec, previous: int) -> list[Edge]:
+    """The edges of one node; without source terminals, an edge reads the previous state."""
     edges = []
     for edge in node.iter_subtrees_topdown():
         if edge.data != spec.edge:
             continue
         tokens = [t for t in edge.scan_values(lambda v: isinstance(v, Token))]
         op = next(t for t in tokens if local_name(t.type) == spec.op)
-        source = next(t for t in tokens if local_name(t.type) in spec.source)
-        digits = str(source).strip().lstrip("~")
-        edges.append(Edge(str(op), int(digits), Span(op.line or 0, op.column or 0)))
+        sources = [t for t in tokens if local_name(t.type) in spec.source]
+        index = int(str(sources[0]).strip().lstrip("~")) if sources else previous
+        edges.append(Edge(str(op), index, Span(op.line or 0, op.column or 0)))
     return edges

@@ -60,7 +60,7 @@ class CellSpec:
     node: str
     edge: str
     op: str  # the terminal whose text names the edge's op
-    source: tuple[str, ...]  # terminals whose text is the edge's source index
+    source: tuple[str, ...]  # terminals whose text is the edge's source; () = previous state
     inputs: int = 1
     merge: str = "sum"
     output: str = "last"
@@ -92,11 +92,18 @@ class _Where:
         raw = text.splitlines()
         self.columns = {n: len(raw[n - 1]) - len(t) for n, t in lines}  # the `//% ` prefix
 
-    def error(self, message: str, key: str | None = None, line: int | None = None) -> NascError:
+    def error(self, message: str, key: str | None = None, line: int | None = None,
+              section: str | None = None) -> NascError:
+        """A located error: at `line`, or at `key` (the first after header `[section]`)."""
         row, col = line or (self.lines[0][0] if self.lines else 1), 1
+        lines = self.lines
+        if section is not None:
+            header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]")
+            start = next((i for i, (_, t) in enumerate(lines) if header.search(t)), 0)
+            lines = lines[start:]
         if key is not None:
             pattern = re.compile(rf"^\s*(\[+\s*)?([\w.\"]*\.)?\"?{re.escape(key)}\"?\s*[=\]]")
-            for number, text in self.lines:
+            for number, text in lines:
                 if pattern.search(text):
                     row, col = number, self.columns[number] + text.find(key) + 1
                     break
@@ -141,7 +148,7 @@ def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: _Where
     return builtin[name]
 
 
-_TOP = {"kind", "lowering", "ops", "cells", "network"}
+_TOP = {"kind", "lowering", "ops", "cells", "network", "modules"}
 
 
 def _build(table: dict[str, Any], where: _Where) -> Semantics:
@@ -149,6 +156,8 @@ def _build(table: dict[str, Any], where: _Where) -> Semantics:
         if key not in _TOP:
             raise where.error(f"unknown key {key!r} (expected one of "
                               f"{', '.join(sorted(_TOP | {'extends'}))})", key=key)
+    for module in table.get("modules", ()):
+        _import_ops(module, where)
     kind = table.get("kind")
     if kind not in KINDS:
         raise where.error(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}",
@@ -167,6 +176,18 @@ def _build(table: dict[str, Any], where: _Where) -> Semantics:
         _check_step(step, cells, where)
     return Semantics(KINDS[kind], lowering, ops, cells, body,
                      "\n".join(t for _, t in where.lines))
+
+
+def _import_ops(module: Any, where: _Where) -> None:
+    """Run a user's op module: `NAME.py` beside the grammar, else an importable module."""
+    from nasc.compiler.ops.user import import_ops
+
+    if not isinstance(module, str):
+        raise where.error(f"modules: a module name is a string, got {module!r}", key="modules")
+    try:
+        import_ops(module, where.path.parent)
+    except NascError as exc:
+        raise where.error(str(exc), key="modules") from None
 
 
 def _op_use(text: str, value: Any, where: _Where) -> OpUse:
@@ -203,19 +224,22 @@ def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
     unknown = set(spec) - _CELL_KEYS
     if unknown:
         raise where.error(f"cells.{name}: unknown key {sorted(unknown)[0]!r} (expected "
-                          f"{', '.join(sorted(_CELL_KEYS))})", key=sorted(unknown)[0])
-    for key in ("rule", "node", "edge", "op", "source"):
+                          f"{', '.join(sorted(_CELL_KEYS))})", key=sorted(unknown)[0],
+                          section=f"cells.{name}")
+    for key in ("rule", "node", "edge", "op"):
         if key not in spec:
-            raise where.error(f"cells.{name}: missing `{key}`", key=name)
-    source = spec["source"]
+            raise where.error(f"cells.{name}: missing `{key}`", key=f"cells.{name}")
+    source = spec.get("source", ())
     source = (source,) if isinstance(source, str) else tuple(source)
     cell = CellSpec(name, spec["rule"], spec["node"], spec["edge"], spec["op"], source,
                     spec.get("inputs", 1), spec.get("merge", "sum"), spec.get("output", "last"))
     if cell.merge not in MERGES or cell.output not in OUTPUTS:
         raise where.error(f"cells.{name}: merge is one of {', '.join(MERGES)} and output one "
-                          f"of {', '.join(OUTPUTS)}", key="merge" if "merge" in spec else name)
+                          f"of {', '.join(OUTPUTS)}", key="merge" if "merge" in spec else None,
+                          section=f"cells.{name}")
     if cell.inputs not in (1, 2):
-        raise where.error(f"cells.{name}: inputs must be 1 or 2", key="inputs")
+        raise where.error(f"cells.{name}: inputs must be 1 or 2", key="inputs",
+                          section=f"cells.{name}")
     return cell
 
 
@@ -262,13 +286,15 @@ def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: s
             name = getattr(cell, key)
             if name not in trees:
                 raise where.error(f"cells.{cell.name}: {key} {name!r} is no rule or alias of "
-                                  f"the grammar", key=key)
+                                  f"the grammar", key=key, section=f"cells.{cell.name}")
         for name in (cell.op, *cell.source):
             if name not in terminals:
                 raise where.error(f"cells.{cell.name}: {name!r} is no terminal of the grammar",
-                                  key="op" if name == cell.op else "source")
+                                  key="op" if name == cell.op else "source",
+                                  section=f"cells.{cell.name}")
         spelled = literals(terminals[cell.op]) or ()
         missing = [word for word in spelled if word not in semantics.ops]
         if missing:
             raise where.error(f"cells.{cell.name}: the grammar's {cell.op} can spell "
-                              f"{missing[0]!r}, which [ops] does not define", key=cell.op)
+                              f"{missing[0]!r}, which [ops] does not define", key="op",
+                              section=f"cells.{cell.name}")

@@ -66,7 +66,7 @@ def accepts(op: str) -> dict[str, bool]:
         return {p.name: p.default is inspect.Parameter.empty for p in params}
     spec = get_op(op)
     taken = {name: name not in spec.defaults for name in spec.attrs}
-    if "kernel" in taken:
+    if spec.attrs.get("kernel") == "tuple":
         taken["padding"] = False  # "same" padding by default
     return taken
 
@@ -76,7 +76,7 @@ def expand(b: Emit, op: str, x: int, name: str, **args: Any) -> int:
     if op in COMPOSITES:
         return COMPOSITES[op](b, x, name=name, **args)
     spec = get_op(op)
-    if "kernel" in args:
+    if "kernel" in args and spec.attrs.get("kernel") == "tuple":  # the built-in windows
         kernel = _pair(args["kernel"])
         args["kernel"] = kernel
         dilation = args.get("dilation", 1)

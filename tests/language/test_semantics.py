@@ -1,0 +1,69 @@
+"""Space semantics (`//%` lines): whatever they get wrong is a located error at load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nasc.errors import NascError
+from nasc.grammar import load_space
+
+NB201 = Path(__file__).parents[2] / "examples" / "spaces" / "nb201.lark"
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = NB201.read_text()
+    assert old in text
+    path = tmp_path / "space.lark"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize("old, new, needle, message", [
+    ('//% kind = "image-classifier"', '//% kind = "classifier"', "kind =",
+     "kind must be one of 'image-classifier', 'recurrent-cell', got 'classifier'"),
+    ("//% none = \"zero\"", "//% none = \"zeros\"", "none =", "ops.none: unknown op 'zeros'"),
+    ("//% none = \"zero\"\n", "", "op = \"OP\"",
+     "cells.cell: the grammar's OP can spell 'none', which [ops] does not define"),
+    ('//% node = "node"', '//% node = "nodes"', 'node = "nodes"',
+     "cells.cell: node 'nodes' is no rule or alias of the grammar"),
+    ('//% merge = "sum"', '//% merge = "mean"', "merge =", "cells.cell: merge is one of"),
+    ('//% inputs = 1', '//% inputs = 1\n//% colour = "red"', "colour",
+     "cells.cell: unknown key 'colour'"),
+    ('{ cell = "cell", repeat = 5 },', '{ cell = "cel", repeat = 5 },', "body = [",
+     "network.body: no cell named 'cel'"),
+    ('//% kind = "image-classifier"', '//% kind = "image-classifier"\n//% flavour = 1',
+     "flavour", "unknown key 'flavour'"),
+])
+def test_semantics_errors_are_located(tmp_path, old, new, needle, message):
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(NascError) as info:
+        load_space(path)
+    text = str(info.value)
+    assert f"{path}:{_line_of(path, needle)}:" in text
+    assert "error: space semantics: " + message in text and "\n" not in text
+
+
+def test_toml_syntax_errors_point_at_the_grammar_line(tmp_path):
+    path = _variant(tmp_path, '//% inputs = 1', '//% inputs = = 1')
+    with pytest.raises(NascError, match=rf"^{path}:{_line_of(path, 'inputs = =')}:1: error: "
+                                        r"space semantics: "):
+        load_space(path)
+
+
+def test_extends_reuses_a_builtin_and_stands_alone(tmp_path):
+    path = tmp_path / "mine.lark"
+    path.write_text('//% extends = "cnn"\n%import cnn (start, WS, COMMENT)\n%ignore WS\n')
+    assert load_space(path).kind == "cnn"
+    path.write_text('//% extends = "vgg"\n%import cnn (start, WS)\n%ignore WS\n')
+    with pytest.raises(NascError, match=r"mine.lark:1:5: error: space semantics: extends 'vgg'"):
+        load_space(path)
+    path.write_text('//% extends = "cnn"\n//% kind = "recurrent-cell"\n'
+                    '%import cnn (start, WS)\n%ignore WS\n')
+    with pytest.raises(NascError, match="`extends` stands alone: 'kind' cannot be changed"):
+        load_space(path)
