@@ -3,7 +3,6 @@
 import pytest
 
 import nasc
-
 from nasc.errors import NascError
 from nasc.grammar import detect_space, list_spaces, load_space
 from nasc.grammar.terminals import literals
