@@ -72,7 +72,9 @@ def _duration(seconds: float) -> str:
 @click.option("--space", default="cnn", show_default=True, type=SpaceSpec(),
               help="Built-in space or a .lark file.")
 @click.option("--data", default="digits", show_default=True,
-              help="digits, cifar10:DIR, mnist:DIR, folder:DIR or ptb:DIR.")
+              help="digits, cifar10:DIR, mnist:DIR, folder:DIR, ptb:DIR, or "
+                   "nb201:DIR[:cifar10|cifar100|imagenet16] (the NAS-Bench-201 table: "
+                   "trials are looked up, not trained).")
 @click.option("--strategy", type=click.Choice(["reinforce", "random", "evolution"]),
               default="reinforce", show_default=True)
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
@@ -208,6 +210,8 @@ APPLIES = {
     "address": (lambda o: o["executor"] == "ray", "--executor ray"),
     "workers": (lambda o: o["executor"] != "inline", "--executor local or ray"),
     "hidden_size": (lambda o: o["data"].startswith("ptb:"), "rnn children (--data ptb:DIR)"),
+    **{name: (lambda o: not o["data"].startswith("nb201:"), "trained children (not --data nb201)")
+       for name in ("epochs", "batch_size", "lr", "max_batches", "max_params", "time_limit")},
 }
 
 
@@ -219,6 +223,12 @@ def _print_summary(config: Any, summary: Any, top: int) -> None:
     for rank, t in enumerate(summary.best[:top], 1):
         click.echo(f"{rank:>3}. reward {t.reward:.4f}  trial {t.id:<5} {t.arch}")
     if summary.best and not summary.interrupted:
+        from nasc.runtime.nb201 import pick_line
+
+        line = pick_line(summary.best[0])
+        if line is not None:  # a table lookup: no network was built
+            click.echo(line)
+            return
         click.echo(f"\nbest architecture (trial {summary.best[0].id}):")
         click.echo(_compiled_summary(config, summary.best[0].arch))
 

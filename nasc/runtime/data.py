@@ -5,10 +5,13 @@
     mnist:DIR       the standard IDX files (`train-images-idx3-ubyte[.gz]`, ...)
     folder:DIR      one sub-folder of images per class (needs Pillow)
     ptb:DIR         word-level corpus: `ptb.train.txt`, `ptb.valid.txt`
+    nb201:DIR[:DS]  the NAS-Bench-201 table `DIR/nb201.csv`: trials are looked up, not
+                    trained (DS: cifar10, cifar100 or imagenet16; see `nasc.runtime.nb201`)
 
 `load_data(source)` returns `ImageData` (tensors (N, C, H, W) float32 and (N,)
-int64 labels, a fixed-seed train/validation split) or `TextData` (token id
-tensors). Nothing is downloaded; a missing or malformed file is a `NascError`.
+int64 labels, a fixed-seed train/validation split), `TextData` (token id
+tensors) or `NB201Data` (a table of accuracies). Nothing is downloaded; a
+missing or malformed file is a `NascError`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import torch
 
 from nasc.errors import NascError
+from nasc.runtime.nb201 import NB201Data, load_nb201
 
 SPLIT_SEED = 0  # the train/validation split never depends on the search seed
 
@@ -70,23 +74,26 @@ class TextData:
                 f"vocabulary {len(self.vocab)})")
 
 
-Data = ImageData | TextData
+Data = ImageData | TextData | NB201Data
 
 
 def kind_of(source: str) -> str:
-    """"cnn" or "rnn": which kind of child a data source trains."""
-    return "rnn" if source.split(":", 1)[0] == "ptb" else "cnn"
+    """"cnn", "rnn" or "nb201" (looked up, not trained): what a data source answers."""
+    scheme = source.split(":", 1)[0]
+    return {"ptb": "rnn", "nb201": "nb201"}.get(scheme, "cnn")
 
 
 @lru_cache(maxsize=4)
 def load_data(source: str) -> Data:
     """Load the data source named `source` (cached per process)."""
     scheme, _, arg = source.partition(":")
+    if scheme == "nb201":  # its argument may end in :DATASET
+        return load_nb201(arg)
     loaders = {"digits": _digits, "cifar10": load_cifar10, "mnist": load_mnist,
                "folder": load_folder, "ptb": load_ptb}
     if scheme not in loaders:
         raise NascError(f"unknown data source {source!r}: digits, cifar10:DIR, mnist:DIR, "
-                        f"folder:DIR or ptb:DIR")
+                        f"folder:DIR, ptb:DIR or nb201:DIR[:DATASET]")
     if scheme == "digits" and arg:
         raise NascError(f"data source {source!r}: digits is bundled with scikit-learn and "
                         f"takes no directory (use --data digits)")

@@ -1,7 +1,8 @@
 """Reading finished (or running) searches: leaderboard, JSON, the reward plot, export.
 
     report_json(store)               {"experiment": {...}, "trials": [...]}
-    leaderboard(store, top)          a fixed-width table of the best trials
+    leaderboard(store, top)          a fixed-width table of the best trials (NAS-Bench-201:
+                                     and the validation pick's 200-epoch test accuracy)
     plot(stores, out_png)            reward per trial + best so far, one curve per store
     export_arch(store, rank)         (architecture text, its trial) of the rank-th best
     export_controller(store)         (controller file bytes, step) of the latest checkpoint
@@ -53,6 +54,12 @@ def leaderboard(store: Store, top: int = 10) -> str:
     lines = [f"{store.path}: {cfg.get('strategy', {}).get('name', '?')} on {cfg.get('data')} "
              f"({cfg.get('space')}), {counts['done']} done, {counts['failed']} failed, "
              f"{counts['pending'] + counts['running']} unfinished"]
+    if best:
+        from nasc.runtime.nb201 import pick_line
+
+        line = pick_line(best[0])
+        if line is not None:
+            lines.append(line)
     steps = store.controller_steps()
     if steps:
         last = steps[-1]

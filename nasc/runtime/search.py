@@ -25,6 +25,7 @@ from nasc.runtime.canonical import Canonicalizer
 from nasc.runtime.child import TrainConfig, TrialSpec
 from nasc.runtime.data import ImageData, TextData, kind_of, load_data
 from nasc.runtime.executors import Executor, make_executor
+from nasc.runtime.nb201 import NB201Data, check_space
 from nasc.runtime.store import Checkpoint, Store, Trial
 from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig, make_strategy
 from nasc.runtime.train_rnn import check_corpus
@@ -125,7 +126,7 @@ class Search:
         self.strategy = make_strategy(space, config.strategy)
         data = load_data(config.data)
         options = ({"input_shape": data.shape, "num_classes": data.num_classes}
-                   if isinstance(data, ImageData) else
+                   if isinstance(data, ImageData | NB201Data) else
                    {"hidden_size": config.train.hidden_size})
         self.canon = Canonicalizer(space, options, store.canon_archs())
         self.queue: deque[Trial] = deque()
@@ -225,9 +226,13 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
                executor: Executor | None = None) -> SearchSummary:
     """Run (or resume) the search `config` to `config.trials` trials."""
     space = load_space(config.space)
-    if kind_of(config.data) != space.kind:
+    if kind_of(config.data) == "nb201":  # answered from the table: the space must spell it
+        data = load_data(config.data)
+        assert isinstance(data, NB201Data)
+        check_space(space, data)
+    elif kind_of(config.data) != space.kind:
         what = (f"a {space.kind} space" if space.kind != NO_KIND
-                else "validity-only (it has no cnn or rnn rules to compile)")
+                else "validity-only (it declares no semantics to compile)")
         raise NascError(f"data {config.data!r} trains {kind_of(config.data)} children but "
                         f"space {space.name!r} is {what}")
     if config.gpus_per_trial > 0 and config.train.device == "cpu":
