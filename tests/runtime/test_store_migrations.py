@@ -15,6 +15,7 @@ import pytest
 import nasc
 from nasc.errors import NascError
 from nasc.runtime import schema
+from nasc.runtime import store as store_module
 from nasc.runtime.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 from nasc.runtime.store import Store, lock_path
 
@@ -243,3 +244,18 @@ def test_the_store_imports_and_reads_without_fcntl(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["2", str(SCHEMA_VERSION)]
+
+
+def test_a_lock_file_that_cannot_be_made_is_one_line(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    class Unwritable:
+        def acquire(self, timeout: float) -> None:
+            raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store_module, "_file_lock", lambda path: Unwritable())
+    store = Store.create(tmp_path / "s.db", {}, "")
+    with pytest.raises(NascError) as info:
+        store.lock()
+    assert str(info.value) == (f"store {tmp_path / 's.db'}: cannot lock it through "
+                               f"{tmp_path / 's.db.lock'} (Permission denied)")
+    store.close()
