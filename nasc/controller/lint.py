@@ -194,5 +194,5 @@ def _checker(space: Space):  # type: ignore[no-untyped-def]
         except Exception as exc:  # noqa: BLE001 - any compiler failure is a finding
             return str(exc).splitlines()[0]
         return None
-    return compiles, ("parsed and " + ("validated" if compile_ir is None
-                                       else "compiled (IR, shapes checked)"))
+    what = "validated" if compile_ir is None else "compiled (IR, shapes checked)"
+    return compiles, f"{what}, each parsed again by its grammar"

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
 from nasc.controller.spelling import Speller
@@ -99,7 +100,14 @@ def text_of(
     return renderer(table).speller.join(words)
 
 
-Fragment = tuple[str, str, str]  # first word, rendered text, last word
+class Fragment(NamedTuple):
+    """The text one (state, choice) emits, with what the spelling of its neighbours needs."""
+
+    head: str  # first word
+    body: str  # the text
+    tail: str  # last word
+    lead: str  # the body up to its first separator
+    trail: str  # the body after its last separator
 
 
 class Renderer:
@@ -119,7 +127,13 @@ class Renderer:
 
     def _fragment(self, words: list[str]) -> Fragment | None:
         words = [w for w in words if w]
-        return (words[0], self.speller.join(words), words[-1]) if words else None
+        if not words:
+            return None
+        body, sep = self.speller.join(words), self.speller.separator
+        if sep is None or sep not in body:
+            return Fragment(words[0], body, words[-1], body, body)
+        return Fragment(words[0], body, words[-1], body.split(sep, 1)[0],
+                        body.rsplit(sep, 1)[1])
 
     def fragment(self, state: int, choice: int) -> Fragment | None:
         key = (state, choice)
@@ -128,32 +142,38 @@ class Renderer:
             self.fragments[key] = self._fragment(words_of(self.table, tokens, ()))
         return self.fragments[key]
 
+    def _inputs(self, inputs: tuple[int, ...]) -> Fragment:
+        words = [self.keyword]
+        for k, j in enumerate(inputs):
+            words += [self.comma, str(j)] if k else [str(j)]
+        found = self._fragment(words)
+        assert found is not None
+        return found
+
     def text(self, budget: Budget, states: tuple[int, ...], choices: tuple[int, ...],
              anchors: tuple[tuple[int, ...], ...]) -> str:
-        table, fragments, glue = self.table, self.fragments, self.speller.glue
+        table, fragments = self.table, self.fragments
+        glue, sep = self.speller.glue, self.speller.separator
         _, prefix = table.root(budget)
         first = self._fragment(words_of(table, prefix, ()))
-        parts: list[str] = [first[1]] if first else []
-        last = first[2] if first else ""
+        parts: list[str] = [first.body] if first else []
+        last, run = (first.tail, first.trail) if first else ("", "")
         none = table.NONE
         for state, choice, inputs in zip(states, choices, anchors, strict=True):
+            pieces: list[Fragment | None] = []
             if inputs:  # `from 1,2` then what the layer-ending token emits
-                words = [self.keyword]
-                for k, j in enumerate(inputs):
-                    words += [self.comma, str(j)] if k else [str(j)]
-                body = self.speller.join(words)
-                glued = not parts or glue(last, self.keyword)
-                parts.append(body if glued else f"{self.speller.separator}{body}")
-                last, choice = words[-1], none
+                pieces.append(self._inputs(inputs))
+                choice = none
             piece = fragments.get((state, choice), False)
-            if piece is False:
-                piece = self.fragment(state, choice)
-            if piece is None:
-                continue
-            head, body, tail = piece  # type: ignore[misc]
-            glued = not parts or glue(last, head)
-            parts.append(body if glued else f"{self.speller.separator}{body}")
-            last = tail
+            pieces.append(self.fragment(state, choice) if piece is False else piece)
+            for piece in pieces:
+                if piece is None:
+                    continue
+                glued = not parts or glue(last, piece.head, run, piece.lead)
+                parts.append(piece.body if glued else f"{sep}{piece.body}")
+                run = piece.trail if piece.trail is not piece.body else (
+                    run + piece.body if glued else piece.body)
+                last = piece.tail
         return "".join(parts)
 
 

@@ -9,7 +9,8 @@ fragments, lint's example strings) goes through `Speller.join` / `glue`:
 - a grammar that ignores whitespace gets one space between two tokens, except
   where a house style glues them (`3x3`, `from 1,2`, `;` and punctuation) *and*
   the lexer splits the glued text back: no terminal of the grammar matches a
-  longer piece of it than the first token.
+  piece of the glued text that crosses the joint (a conservative test: it may
+  keep a space the lexer did not need, never drop one it needs).
 """
 
 from __future__ import annotations
@@ -39,34 +40,45 @@ class Speller:
     def __repr__(self) -> str:
         return f"Speller(separator={self.separator!r})"
 
-    def glue(self, previous: str, word: str) -> bool:
-        """Whether `word` is written right after `previous`, with nothing between."""
-        if self.separator is None or not previous:
+    def glue(self, last: str, first: str, run: str = "", lead: str = "") -> bool:
+        """Whether `first` is written right after `last`, with nothing between.
+
+        `run` is the text written since the last separator (it ends with `last`) and
+        `lead` what will be glued on after it (it starts with `first`); both default to
+        the single words. They are glued only if no terminal matches a piece of
+        `run + lead` that starts in `run` and reaches into `lead`: then the lexer
+        splits them where they were joined."""
+        if self.separator is None or not last:
             return True
-        key = (previous, word)
+        key = (last, first, run or last, lead or first)
         found = self._glue.get(key)
         if found is None:
-            found = self._glue[key] = _house_style(previous, word) and self._splits(
-                previous, word)
+            found = self._glue[key] = _house_style(last, first) and self._splits(
+                key[2], key[3])
         return found
 
-    def _splits(self, previous: str, word: str) -> bool:
-        """No terminal matches more of `previous + word` than `previous` (the lexer splits)."""
-        text = previous + word
-        return not any(p.fullmatch(text, 0, end) for end in range(len(previous) + 1,
-                                                                    len(text) + 1)
-                       for p in self.patterns)
+    def _splits(self, run: str, lead: str) -> bool:
+        text = run + lead
+        return not any(p.fullmatch(text, start, end) for start in range(len(run))
+                       for end in range(len(run) + 1, len(text) + 1) for p in self.patterns)
+
+    def tail(self, run: str, glued: bool, body: str) -> str:
+        """The text since the last separator once `body` is written after `run`."""
+        sep = self.separator
+        if sep is not None and sep in body:
+            return body.rsplit(sep, 1)[1]
+        return run + body if glued else body
 
     def join(self, words: list[str]) -> str:
         """The text of `words` (empty words, such as the end token, are skipped)."""
         out: list[str] = []
-        previous = ""
+        last = run = ""
         for word in words:
             if not word:
                 continue
-            glued = not out or self.glue(previous, word)
+            glued = not out or self.glue(last, word, run)
             out.append(word if glued else f"{self.separator}{word}")
-            previous = word
+            run, last = self.tail(run, glued, word), word
         return "".join(out)
 
 
