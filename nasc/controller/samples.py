@@ -164,8 +164,8 @@ class Renderer:
             if inputs:  # `from 1,2` then what the layer-ending token emits
                 pieces.append(self._inputs(inputs))
                 choice = none
-            piece = fragments.get((state, choice), False)
-            pieces.append(self.fragment(state, choice) if piece is False else piece)
+            key = (state, choice)
+            pieces.append(fragments[key] if key in fragments else self.fragment(state, choice))
             for piece in pieces:
                 if piece is None:
                     continue

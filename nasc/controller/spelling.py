@@ -35,7 +35,7 @@ class Speller:
         self.separator = next((s for s in _SEPARATORS
                                if any(p.fullmatch(s) for p in ignorable)), None)
         self.patterns = [re.compile(t.pattern.to_regexp()) for t in parser.terminals]
-        self._glue: dict[tuple[str, str], bool] = {}
+        self._glue: dict[tuple[str, str, str, str], bool] = {}
 
     def __repr__(self) -> str:
         return f"Speller(separator={self.separator!r})"
