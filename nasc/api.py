@@ -7,7 +7,8 @@
     compile_cell(src, ...)        -> the cell GraphModule alone (rnn)
     compile_lm(src, vocab, ...)   -> NascLM, the word-level language model (rnn)
     compile_ir(src, ...)          -> the annotated IR Graph; allocates no weights
-    arch_hash(src, ...)           -> a WL hash of the canonical IR (no weights)
+    canonical(src, ...)           -> the canonical form: the one "same architecture"
+    arch_hash(src, ...)           -> a hash of the canonical form (no weights)
     summarize_arch(src, ...)      -> CompiledInfo without weights (table, JSON, counts)
 
 `src` is architecture text, a path to a file holding it, or an AST (`CnnArch`,
@@ -18,7 +19,6 @@ over `max_params` raises `NascError` before any weight exists.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,11 @@ import torch
 from torch import fx, nn
 
 from nasc.compiler.ast import CnnArch, RnnCell, SpaceArch
+from nasc.compiler.canonical import canonical_form, form_hash
 from nasc.compiler.codegen import generate
 from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.compiler.ir import Graph
+from nasc.compiler.passes.lower_space import lower_cells
 from nasc.compiler.pipeline import Options, build_ir, compilable, positive_int
 from nasc.compiler.report import CompiledInfo, summarize
 from nasc.compiler.rnn_modules import NascLM, NascRNN
@@ -87,18 +89,28 @@ def summarize_arch(source: Source, space: str | Path | Space | None = None,
     return summarize(arch, build_ir(arch, Options(**_shape_options(options))), name)
 
 
-def arch_hash(source: Source, space: str | Path | Space | None = None, iterations: int = 3,
+def canonical(source: Source, space: str | Path | Space | None = None,
+              **options: Any) -> nx.DiGraph:
+    """The canonical form of `source` (see `nasc.compiler.canonical`): no weights.
+
+    In a space with a skeleton (NAS-Bench-201, DARTS) the form is taken over the
+    cells, each lowered once on its own: the skeleton is the same for every string.
+    """
+    arch, _ = load_arch(source, space)
+    if isinstance(arch, SpaceArch):
+        return canonical_form(lower_cells(arch))
+    return canonical_form(compile_ir(arch, space, **options))
+
+
+def arch_hash(source: Source, space: str | Path | Space | None = None,
               **options: Any) -> str:
-    """A Weisfeiler-Lehman hash of the canonical IR: equal for texts meaning the same network.
+    """A hash of the canonical form: equal for texts meaning the same network.
 
     Spelling, comments and layout do not change it; nor does the order of a `from`
-    list (the networks then differ only by a permutation of channels).
+    list (the networks then differ only by a permutation of channels). The search's
+    dedup keys are this hash (plus a suffix on a true collision).
     """
-    graph = compile_ir(source, space, **options).canonical()
-    with warnings.catch_warnings():  # networkx >= 3.5: "hashes for directed graphs changed"
-        warnings.simplefilter("ignore", UserWarning)
-        return str(nx.weisfeiler_lehman_graph_hash(graph, node_attr="label",
-                                                   iterations=iterations))
+    return form_hash(canonical(source, space, **options))
 
 
 def _shape_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -190,5 +202,5 @@ def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None
     return model
 
 
-__all__ = ["arch_hash", "compile", "compile_cell", "compile_ir", "compile_lm", "load_arch",
-           "summarize_arch"]
+__all__ = ["arch_hash", "canonical", "compile", "compile_cell", "compile_ir", "compile_lm",
+           "load_arch", "summarize_arch"]

@@ -144,18 +144,6 @@ class Graph:
             new.meta_of(ids[n]).update(data["meta"])
         return new
 
-    def canonical(self) -> nx.DiGraph:
-        """A DiGraph with only a `label` per node (op and attrs, no names): for graph hashing."""
-        out = nx.DiGraph()
-        for n in self.order():
-            attrs = " ".join(f"{k}={_fmt(v)}" for k, v in sorted(self.attrs(n).items())
-                             if k != "weight")
-            out.add_node(n, label=f"{self.op(n)} {attrs}".strip())
-        for n in self.order():
-            for port, arg in enumerate(self.args(n)):
-                out.add_edge(arg, n, port=port)
-        return out
-
     # --- text -----------------------------------------------------------------
     def __str__(self) -> str:
         head = f"# nasc ir ({self.kind})"

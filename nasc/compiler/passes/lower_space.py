@@ -146,3 +146,24 @@ def _stack(emit: Emitter, step: dict[str, Any], x: int, arch: SpaceArch,
         emit.graph.meta["blocks"].append((emit.block, spec.name))
         s0, s1, reduced = s1, out, reduce
     return s1, cells
+
+
+def lower_cells(arch: SpaceArch, channels: int = 16, size: int = 8) -> Graph:
+    """Each declared cell lowered once on its own, on nominal (channels, size, size) inputs.
+
+    The skeleton is fixed by the space, so two architectures whose cells compute
+    alike are the same network: this small graph is what their canonical form is
+    taken over (`nasc.compiler.canonical`). A cell's inputs are `state_in` nodes
+    (`s0`, `s1`), its output a `state_out` named after the cell; cells used as
+    reduction cells are lowered with their strided inputs.
+    """
+    semantics: Semantics = arch.semantics
+    strides = {step["reduce"]: 2 for step in semantics.body if "stack" in step}
+    graph = Graph("cnn", {"blocks": []})
+    emit = Emitter(graph, 10, semantics.ops)
+    for name, spec in semantics.cells.items():
+        inputs = [emit.add("state_in", name=f"{name}_s{i}", state=f"s{i}",
+                           shape=(channels, size, size)) for i in range(spec.inputs)]
+        out = _cell(emit, spec, arch.cell(name), inputs, name, channels, strides.get(name, 1))
+        emit.add("state_out", out, name=f"{name}_out", state=name)
+    return graph
