@@ -117,6 +117,7 @@ class Renderer:
         self.table = table
         self.fragments: dict[tuple[int, int], Fragment | None] = {}
         self.speller = Speller(table.space)
+        self.lists: dict[tuple[int, ...], Fragment] = {}  # `from 1,2` by inputs
         anchor = table.vocab.anchor
         self.comma = (literals(table.space.terminals[anchor.comma]) or (",",))[0] if anchor else ","
         self.keyword = table.vocab.tokens[table.vocab.by_terminal[anchor.keyword][0]].text \
@@ -143,6 +144,14 @@ class Renderer:
         return self.fragments[key]
 
     def _inputs(self, inputs: tuple[int, ...]) -> Fragment:
+        found = self.lists.get(inputs)
+        if found is None:
+            if len(self.lists) > 4096:
+                self.lists.clear()
+            found = self.lists[inputs] = self._list(inputs)
+        return found
+
+    def _list(self, inputs: tuple[int, ...]) -> Fragment:
         words = [self.keyword]
         for k, j in enumerate(inputs):
             words += [self.comma, str(j)] if k else [str(j)]

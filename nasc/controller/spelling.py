@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from nasc.grammar import Space
+from nasc.grammar.terminals import literals
 
 _SEPARATORS = (" ", "\t", "\n")  # what may go between tokens, if the grammar ignores it
 NO_SPACE_BEFORE = {",", ":", ")", "]"}
@@ -34,8 +35,12 @@ class Speller:
                      if t.name in ignored]
         self.separator = next((s for s in _SEPARATORS
                                if any(p.fullmatch(s) for p in ignorable)), None)
-        self.patterns = [re.compile(t.pattern.to_regexp()) for t in parser.terminals]
-        self._glue: dict[tuple[str, str, str, str], bool] = {}
+        finite = {t.name: literals(t) for t in parser.terminals}
+        self.words = {w for found in finite.values() if found for w in found}
+        self.patterns = [re.compile(t.pattern.to_regexp()) for t in parser.terminals
+                         if not finite[t.name]]  # the others are matched as `words`
+        self._style: dict[tuple[str, str], bool] = {}
+        self._glue: dict[tuple[str, str], bool] = {}
 
     def __repr__(self) -> str:
         return f"Speller(separator={self.separator!r})"
@@ -50,17 +55,23 @@ class Speller:
         splits them where they were joined."""
         if self.separator is None or not last:
             return True
-        key = (last, first, run or last, lead or first)
+        style = self._style.get((last, first))
+        if style is None:
+            style = self._style[(last, first)] = _house_style(last, first)
+        if not style:
+            return False
+        key = (run or last, lead or first)
         found = self._glue.get(key)
         if found is None:
-            found = self._glue[key] = _house_style(last, first) and self._splits(
-                key[2], key[3])
+            found = self._glue[key] = self._splits(*key)
         return found
 
     def _splits(self, run: str, lead: str) -> bool:
-        text = run + lead
-        return not any(p.fullmatch(text, start, end) for start in range(len(run))
-                       for end in range(len(run) + 1, len(text) + 1) for p in self.patterns)
+        text, words = run + lead, self.words
+        crossing = [(start, end) for start in range(len(run))
+                    for end in range(len(run) + 1, len(text) + 1)]
+        return not any(text[start:end] in words for start, end in crossing) and not any(
+            p.fullmatch(text, start, end) for start, end in crossing for p in self.patterns)
 
     def tail(self, run: str, glued: bool, body: str) -> str:
         """The text since the last separator once `body` is written after `run`."""
