@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +12,7 @@ from lark import Token
 from lark.exceptions import UnexpectedInput
 
 from nasc.controller.decisions import Budget, DecisionTable
-from nasc.controller.lr import END, LRTables
+from nasc.controller.lalr import END, LRTables
 from nasc.controller.vocab import load_grammar
 from nasc.errors import NascError
 from nasc.grammar.terminals import literals
@@ -145,4 +146,8 @@ def test_budget_too_small_is_a_clear_error() -> None:
 def test_unbounded_budgets_are_refused(space: str, budget: Budget, message: str) -> None:
     with pytest.raises(NascError, match=message):
         DecisionTable(space).root(budget)
-    assert DecisionTable("rnn").root(Budget())  # a finite space needs no budget
+    table = DecisionTable("rnn")  # a finite space needs no budget: `rnn base`, then 2 or 8
+    state, forced = table.root(Budget())
+    names = table.vocab.names()
+    assert [names[t] for t in forced] == ["RNN=rnn", "BASE=base"]
+    assert [names[t] for t in np.flatnonzero(table.mask[state])] == ["__ANON_0=2", "__ANON_1=8"]

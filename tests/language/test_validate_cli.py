@@ -3,6 +3,7 @@
 import json
 import os
 
+import pytest
 from click.testing import CliRunner
 
 from nasc.cli import cli
@@ -111,13 +112,21 @@ def test_missing_file_and_directory(tmp_path):
         assert result.exit_code == 1 and result.stderr.startswith("nasc: error:")
 
 
-def test_unterminated_and_odd_text_is_located(tmp_path):
-    for text in ["conv 3x3 36 from", "conv 3x3 36 from 1,", "rnn base 2\n0: add", "\ufeffconv 3x3 36",
-                 "conv\t3x3\t36\r\n"]:
-        result = run("validate", "-", stdin=text)
-        assert "Traceback" not in result.output
-        if result.exit_code:
-            assert result.stderr.startswith("<stdin>:"), (text, result.stderr)
+@pytest.mark.parametrize("text, first_line", [
+    ("conv 3x3 36 from", "<stdin>:1:17: error: unexpected end of input, expected layer number"),
+    ("conv 3x3 36 from 1,", "<stdin>:1:20: error: unexpected end of input, expected layer number"),
+    ("rnn base 2\n0: add", "<stdin>:2:7: error: activation must be one of identity, relu, sigmoid, tanh"),
+    ("\ufeffconv 3x3 36", None),  # a byte-order mark is not text
+    ("conv\t3x3\t36\r\n", None),  # tabs and CRLF are white space
+])
+def test_unterminated_and_odd_text_is_located(text, first_line):
+    result = run("validate", "-", stdin=text)
+    assert "Traceback" not in result.output
+    if first_line is None:
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "ok\n", "")
+    else:
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.splitlines()[0] == first_line
 
 
 def test_spaces_lists_builtins_and_examples():
