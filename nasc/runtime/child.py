@@ -29,6 +29,7 @@ from nasc.errors import NascError
 from nasc.grammar import Space, load_space
 from nasc.runtime.data import Data, ImageData, TextData, load_data
 from nasc.runtime.nb201 import NB201Data
+from nasc.runtime.scores import final_metrics, score
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class TrainConfig:
     time_limit: float | None = None  # seconds per trial
     failure_reward: float = 0.0
     device: str = "cpu"
+    evaluate: str | None = None  # a user evaluator, "module:function" (`nasc.runtime.user`)
+    objective: str | None = None  # the reward as an expression over the final metrics
 
 
 @dataclass(frozen=True)
@@ -110,13 +113,9 @@ def build_child(arch: str, space_name: str, data: Data, config: TrainConfig) -> 
 
     space = cached_space(space_name)
     if isinstance(data, TextData):
-        model = api.compile_lm(arch, len(data.vocab), space, hidden_size=config.hidden_size,
-                               embedding_size=config.hidden_size, device=config.device)
-        total = sum(p.numel() for p in model.parameters())
-        if config.max_params is not None and total > config.max_params:
-            raise NascError(f"network has {total:,} parameters, over the limit of "
-                            f"{config.max_params:,} (--max-params)")
-        return model
+        return api.compile_lm(arch, len(data.vocab), space, hidden_size=config.hidden_size,
+                              embedding_size=config.hidden_size, max_params=config.max_params,
+                              device=config.device)
     return api.compile(arch, space, input_shape=data.shape, num_classes=data.num_classes,
                        max_params=config.max_params, device=config.device)
 
@@ -154,8 +153,10 @@ def run_trial(spec: TrialSpec, on_start: Callable[[], None] | None = None) -> di
             time.sleep(10**6)  # uninterruptible: only the executor's hard limit ends it
         guard = Guard(spec.config.time_limit, spec.fault)
         train_start = time.perf_counter()
-        reward = _train(model, data, spec, guard, result["metrics"])
+        reward, summary = _train(model, data, spec, guard, result)
         result["train_seconds"] = time.perf_counter() - train_start
+        result["summary"] = summary
+        reward = score(model, data, spec, summary, reward, time.perf_counter() - start)
         result.update(status="done", reward=reward)
     except (TrialFailure, NascError) as exc:
         result.update(status="failed", reward=spec.config.failure_reward, error=str(exc))
@@ -169,11 +170,19 @@ def run_trial(spec: TrialSpec, on_start: Callable[[], None] | None = None) -> di
 
 
 def _train(model: nn.Module, data: ImageData | TextData, spec: TrialSpec, guard: Guard,
-           metrics: list[dict[str, Any]]) -> float:
+           result: dict[str, Any]) -> tuple[float | None, dict[str, float]]:
+    """(reward, final metrics): the user's evaluator, or the built-in recipe."""
+    metrics = result["metrics"]
+    if spec.config.evaluate is not None:
+        from nasc.runtime.user import run_evaluator
+
+        return run_evaluator(model, data, spec, guard, result)
     if isinstance(data, ImageData):
         from nasc.runtime.train_cnn import train_cnn
 
-        return train_cnn(model, data, spec, guard, metrics)
-    from nasc.runtime.train_rnn import train_rnn
+        reward = train_cnn(model, data, spec, guard, metrics)
+    else:
+        from nasc.runtime.train_rnn import train_rnn
 
-    return train_rnn(model, data, spec, guard, metrics)
+        reward = train_rnn(model, data, spec, guard, metrics)
+    return reward, final_metrics(spec.config, metrics)

@@ -92,8 +92,12 @@ def load_data(source: str) -> Data:
     loaders = {"digits": _digits, "cifar10": load_cifar10, "mnist": load_mnist,
                "folder": load_folder, "ptb": load_ptb}
     if scheme not in loaders:
+        from nasc.runtime.user import is_reference, load_user_data
+
+        if is_reference(source):  # a user's function, module:function
+            return load_user_data(source)
         raise NascError(f"unknown data source {source!r}: digits, cifar10:DIR, mnist:DIR, "
-                        f"folder:DIR, ptb:DIR or nb201:DIR[:DATASET]")
+                        f"folder:DIR, ptb:DIR, nb201:DIR[:DATASET] or module:function")
     if scheme == "digits" and arg:
         raise NascError(f"data source {source!r}: digits is bundled with scikit-learn and "
                         f"takes no directory (use --data digits)")

@@ -57,10 +57,17 @@ def _create_tables(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _add_summary(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE trials ADD COLUMN summary TEXT")
+
+
 # In order; never edit or remove one that has shipped, append a new one instead.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of nasc 0.1: experiment, trials, checkpoints, controller_steps "
                  "(IF NOT EXISTS: a store from before versioning keeps its own)", _create_tables),
+    Migration(2, "trials.summary: a finished trial's final metrics (JSON: accuracy or "
+                 "perplexity, params, macs, seconds, latency, evaluator metrics)",
+              _add_summary),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

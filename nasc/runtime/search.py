@@ -192,7 +192,7 @@ class Search:
 
     def _reuse(self, trial: Trial, prior: Trial) -> None:
         result = {k: getattr(prior, k) for k in ("status", "reward", "metrics", "params",
-                                                 "macs", "error")}
+                                                 "macs", "error", "summary")}
         result.update(seconds=0.0, reused_from=prior.id, worker="reused")
         self._record(trial.id, result)
         self.reused += 1

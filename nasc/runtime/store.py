@@ -85,6 +85,7 @@ class Trial:
     error: str | None = None
     reused_from: int | None = None
     proposal: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, float] = field(default_factory=dict)  # final metrics (scores.py)
 
     def __repr__(self) -> str:
         return f"Trial(#{self.id} {self.status} reward={self.reward} {self.arch!r})"
@@ -98,18 +99,19 @@ class Trial:
                 "params": self.params, "macs": self.macs, "seconds": self.seconds,
                 "error": self.error, "step": self.step, "canon": self.canon,
                 "reused_from": self.reused_from, "metrics": self.metrics,
-                "worker": self.worker}
+                "worker": self.worker, "summary": self.summary}
 
 
 _COLUMNS = ("id", "arch", "canon", "step", "status", "reward", "metrics", "params", "macs",
             "seconds", "train_seconds", "created", "started", "finished", "worker", "error",
-            "reused_from", "proposal")
+            "reused_from", "proposal", "summary")
 
 
 def _trial(row: sqlite3.Row) -> Trial:
-    values = dict(zip(_COLUMNS, row, strict=True))
+    values = dict(zip(_COLUMNS, row, strict=False))  # a read-only old store: no summary
     values["metrics"] = json.loads(values["metrics"] or "[]")
     values["proposal"] = json.loads(values["proposal"] or "{}")
+    values["summary"] = json.loads(values.get("summary") or "{}")
     return Trial(**values)
 
 
@@ -180,6 +182,7 @@ class Store:
         self.path = path
         self.conn = conn
         self._lock: Any = None  # a held filelock.FileLock on `lock_path(path)`
+        self._select: str | None = None  # the trial columns to read
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -257,6 +260,13 @@ class Store:
         for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
+    def _columns(self) -> str:
+        """The trial columns this store has (an old store on a read-only disk lacks later ones)."""
+        if self._select is None:
+            have = {row[1] for row in self.conn.execute("PRAGMA table_info(trials)")}
+            self._select = ", ".join(c for c in _COLUMNS if c in have)
+        return self._select
+
     def schema_version(self) -> int:
         """This store's schema version (`SCHEMA_VERSION` once opened on a writable disk)."""
         return schema_version(self.conn)
@@ -294,11 +304,12 @@ class Store:
             cur = self.conn.execute(
                 "UPDATE trials SET status=?, reward=?, metrics=?, params=?, macs=?, seconds=?, "
                 "train_seconds=?, finished=?, worker=COALESCE(?, worker), error=?, "
-                "reused_from=? WHERE id=? AND status NOT IN ('done', 'failed')",
+                "reused_from=?, summary=? WHERE id=? AND status NOT IN ('done', 'failed')",
                 (result["status"], result.get("reward"), json.dumps(result.get("metrics", [])),
                  result.get("params"), result.get("macs"), result.get("seconds"),
                  result.get("train_seconds"), time.time(), result.get("worker"),
-                 result.get("error"), result.get("reused_from"), trial_id))
+                 result.get("error"), result.get("reused_from"),
+                 json.dumps(result.get("summary") or {}), trial_id))
             return cur.rowcount == 1
 
     def reset_unfinished(self) -> int:
@@ -309,14 +320,14 @@ class Store:
             return cur.rowcount
 
     def trials(self, status: str | None = None) -> list[Trial]:
-        query = f"SELECT {', '.join(_COLUMNS)} FROM trials"
+        query = f"SELECT {self._columns()} FROM trials"
         if status is not None:
             return [_trial(r) for r in self.conn.execute(query + " WHERE status=? ORDER BY id",
                                                          (status,))]
         return [_trial(r) for r in self.conn.execute(query + " ORDER BY id")]
 
     def trial(self, trial_id: int) -> Trial:
-        row = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM trials WHERE id=?",
+        row = self.conn.execute(f"SELECT {self._columns()} FROM trials WHERE id=?",
                                 (trial_id,)).fetchone()
         if row is None:
             raise NascError(f"{self.path}: no trial {trial_id}")
@@ -333,7 +344,7 @@ class Store:
         for any duplicate: done, or failed for a reason of the architecture itself (not a
         dead worker or an exceeded time limit, which may go otherwise another time)."""
         row = self.conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM trials WHERE canon=? AND reused_from IS NULL "
+            f"SELECT {self._columns()} FROM trials WHERE canon=? AND reused_from IS NULL "
             f"AND (status='done' OR (status='failed' AND error NOT LIKE 'worker process%' "
             f"AND error NOT LIKE 'over the time limit%' AND error NOT LIKE 'ray task%')) "
             f"ORDER BY id LIMIT 1", (canon,)).fetchone()

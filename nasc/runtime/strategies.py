@@ -56,6 +56,7 @@ class StrategyConfig:
     max_tokens: int = 512
     seed: int = 0
     controller_lr: float = 6e-4  # reinforce: Adam's learning rate (the paper's 0.0006)
+    objectives: str | None = None  # "accuracy:max,params:min": evolution selects by NSGA-II
 
 
 class Strategy:
@@ -134,7 +135,14 @@ class EvolutionStrategy(Strategy):
         rng = self._rng(index)
         population = self.finished[-self.config.population:]
         contenders = rng.sample(population, min(self.config.tournament, len(population)))
-        parent = max(contenders, key=lambda t: (t.reward or 0.0, -t.id))
+        if self.config.objectives is None:
+            parent = max(contenders, key=lambda t: (t.reward or 0.0, -t.id))
+        else:  # the contender NSGA-II ranks first within the population
+            from nasc.runtime.multi import nsga2_order
+
+            order = {t.id: i for i, t in enumerate(nsga2_order(population,
+                                                               self.config.objectives))}
+            parent = min(contenders, key=lambda t: (order.get(t.id, len(order)), t.id))
         sample = parse_sample(self.table, parent.arch, self.budget)
         child = mutate(self.table, sample, rng)
         return Proposal(child.text, info={"origin": "mutation", "parent": parent.id})

@@ -112,26 +112,29 @@ def test_migrations_run_in_order_each_in_a_transaction(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[int] = []
 
+    n = SCHEMA_VERSION  # the test's migrations come after the real ones
+
     def add_note(conn: sqlite3.Connection) -> None:
-        ran.append(2)
+        ran.append(n + 1)
         conn.execute("ALTER TABLE trials ADD COLUMN note TEXT")
 
-    def fill_note(conn: sqlite3.Connection) -> None:  # needs migration 2's column
-        ran.append(3)
+    def fill_note(conn: sqlite3.Connection) -> None:  # needs the previous one's column
+        ran.append(n + 2)
         conn.execute("UPDATE trials SET note = 'from ' || status")
 
-    later = (*MIGRATIONS, Migration(2, "trials.note", add_note), Migration(3, "fill", fill_note))
+    later = (*MIGRATIONS, Migration(n + 1, "trials.note", add_note),
+             Migration(n + 2, "fill", fill_note))
     monkeypatch.setattr(schema, "MIGRATIONS", later)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", n + 2)
     path = old_store(tmp_path / "old.db")
     Store.open(path).close()
-    assert ran == [2, 3] and version_of(path) == 3
+    assert ran == [n + 1, n + 2] and version_of(path) == n + 2
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT note FROM trials ORDER BY id").fetchall() == [
         ("from done",), ("from failed",)]
     conn.close()
     Store.open(path).close()
-    assert ran == [2, 3]  # applied once
+    assert ran == [n + 1, n + 2]  # applied once
 
 
 def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path: Path,
@@ -140,12 +143,13 @@ def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path: Path,
         conn.execute("ALTER TABLE trials ADD COLUMN note TEXT")
         conn.execute("ALTER TABLE no_such_table ADD COLUMN x TEXT")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, Migration(2, "bad", half_done)))
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    n = SCHEMA_VERSION
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, Migration(n + 1, "bad", half_done)))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", n + 1)
     path = old_store(tmp_path / "old.db")
     with pytest.raises(NascError, match="no such table: no_such_table"):
         Store.open(path)
-    assert version_of(path) == 1  # migration 1 committed, migration 2 rolled back whole
+    assert version_of(path) == n  # the real ones committed, the bad one rolled back whole
     assert "note" not in columns(path, "trials")
 
 
