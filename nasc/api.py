@@ -20,32 +20,33 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
-import torch
-from torch import fx, nn
+from typing import TYPE_CHECKING, Any
 
 from nasc.compiler.ast import CnnArch, RnnCell, SpaceArch
-from nasc.compiler.canonical import canonical_form, form_hash
-from nasc.compiler.codegen import generate
-from nasc.compiler.frontend import parse, read_source, resolve_space
+from nasc.compiler.diagnostics import ArchError
+from nasc.compiler.frontend import Parsed, parse, read_source, resolve_space
 from nasc.compiler.ir import Graph
 from nasc.compiler.passes.lower_space import lower_cells
-from nasc.compiler.pipeline import Options, build_ir, compilable, positive_int
+from nasc.compiler.pipeline import Options, build_ir, check_params, compilable, positive_int
 from nasc.compiler.report import CompiledInfo, summarize
-from nasc.compiler.rnn_modules import NascLM, NascRNN
-from nasc.device import check_device
 from nasc.errors import NascError
 from nasc.grammar import Space
 
+if TYPE_CHECKING:  # torch loads on the first compile: parsing and counting need none of it
+    import networkx as nx
+    import torch
+    from torch import fx, nn
+
+    from nasc.compiler.rnn_modules import NascLM, NascRNN
+
+    Device = torch.device | str | None
+
 Source = str | Path | CnnArch | RnnCell | SpaceArch
-Device = torch.device | str | None
 
 
-def load_arch(source: Source, space: str | Path | Space | None = None
-              ) -> tuple[CnnArch | RnnCell | SpaceArch, str]:
-    """The AST of `source` and the name of its space."""
+def load_arch(source: Source, space: str | Path | Space | None = None,
+              filename: str | None = None) -> tuple[CnnArch | RnnCell | SpaceArch, str]:
+    """The AST of `source` and the name of its space (`filename` names text in errors)."""
     if isinstance(source, CnnArch | RnnCell | SpaceArch):
         if space is None:
             return source, source.space
@@ -55,7 +56,7 @@ def load_arch(source: Source, space: str | Path | Space | None = None
                             f"{loaded.name!r} ({loaded.kind})")
         return source, loaded.name
     text, name = _read(source)
-    parsed = parse(text, space, filename=name)
+    parsed = parse(text, space, filename=filename or name)
     return compilable(parsed.arch), parsed.space.name
 
 
@@ -83,9 +84,9 @@ def compile_ir(source: Source, space: str | Path | Space | None = None, *,
 
 
 def summarize_arch(source: Source, space: str | Path | Space | None = None,
-                   **options: Any) -> CompiledInfo:
+                   filename: str | None = None, **options: Any) -> CompiledInfo:
     """Counts, shapes and the per-layer table of `source`, without weights."""
-    arch, name = load_arch(source, space)
+    arch, name = load_arch(source, space, filename)
     return summarize(arch, build_ir(arch, Options(**_shape_options(options))), name)
 
 
@@ -96,6 +97,8 @@ def canonical(source: Source, space: str | Path | Space | None = None,
     In a space with a skeleton (NAS-Bench-201, DARTS) the form is taken over the
     cells, each lowered once on its own: the skeleton is the same for every string.
     """
+    from nasc.compiler.canonical import canonical_form
+
     arch, _ = load_arch(source, space)
     if isinstance(arch, SpaceArch):
         return canonical_form(lower_cells(arch))
@@ -110,6 +113,8 @@ def arch_hash(source: Source, space: str | Path | Space | None = None,
     list (the networks then differ only by a permutation of channels). The search's
     dedup keys are this hash (plus a suffix on a true collision).
     """
+    from nasc.compiler.canonical import form_hash
+
     return form_hash(canonical(source, space, **options))
 
 
@@ -125,6 +130,9 @@ def compile(source: Source, space: str | Path | Space | None = None, *,
             num_layers: int = 1, dropout: float = 0.0, max_params: int | None = None,
             device: Device = None) -> nn.Module:
     """Compile an architecture to a PyTorch module (see the module docstring)."""
+    from nasc.compiler.codegen import generate
+    from nasc.device import check_device
+
     arch, name = load_arch(source, space)
     device = check_device(device)
     options = Options(tuple(input_shape), num_classes, input_size, hidden_size,  # type: ignore[arg-type]
@@ -141,6 +149,9 @@ def compile(source: Source, space: str | Path | Space | None = None, *,
 
 def _compile_rnn(cell: RnnCell, name: str, options: Options, num_layers: int, dropout: float,
                  device: Device) -> NascRNN:
+    from nasc.compiler.codegen import generate
+    from nasc.compiler.rnn_modules import NascRNN
+
     positive_int("number of layers", num_layers)
     first = build_ir(cell, options)
     graphs = [first]
@@ -148,9 +159,7 @@ def _compile_rnn(cell: RnnCell, name: str, options: Options, num_layers: int, dr
         deeper = Options(input_size=options.hidden, hidden_size=options.hidden)
         graphs += [build_ir(cell, deeper)] * (num_layers - 1)
     total = sum(g.meta["params"] for g in graphs)
-    if options.max_params is not None and total > options.max_params:
-        raise NascError(f"network has {total:,} parameters, over the limit of "
-                        f"{options.max_params:,} (--max-params)")
+    check_params(total, options.max_params)
     cells = [generate(g, device) for g in graphs]
     module = NascRNN(cells, options.hidden, dropout)
     info = summarize(cell, first, name)
@@ -169,6 +178,9 @@ def compile_cell(source: Source, space: str | Path | Space | None = None, *,
                  input_size: int | None = None, hidden_size: int | None = None,
                  max_params: int | None = None, device: Device = None) -> fx.GraphModule:
     """One recurrent cell: `(x_t, (h, c)) -> (h_t, (h_t, c_t))`, with `.nasc`."""
+    from nasc.compiler.codegen import generate
+    from nasc.device import check_device
+
     arch, name = load_arch(source, space)
     if not isinstance(arch, RnnCell):
         raise NascError("compile_cell needs an rnn architecture")
@@ -185,8 +197,14 @@ def compile_cell(source: Source, space: str | Path | Space | None = None, *,
 def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None = None, *,
                embedding_size: int | None = None, hidden_size: int | None = None,
                num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False,
-               device: Device = None) -> NascLM:
-    """The word-level language model (embedding, cells, dropout, decoder) of Zoph & Le."""
+               max_params: int | None = None, device: Device = None) -> NascLM:
+    """The word-level language model (embedding, cells, dropout, decoder) of Zoph & Le.
+
+    `max_params` limits the whole model (embedding and decoder included).
+    """
+    from nasc.compiler.rnn_modules import NascLM
+    from nasc.device import check_device
+
     arch, name = load_arch(source, space)
     if not isinstance(arch, RnnCell):
         raise NascError("a language model needs an rnn architecture")
@@ -195,6 +213,13 @@ def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None
     device = check_device(device)
     hidden = hidden_size or Options().hidden
     embed = embedding_size or hidden
+    if max_params is not None:  # counted before any weight: cells + embedding + decoder
+        cells = summarize_arch(arch, input_size=embed, hidden_size=hidden).params
+        if num_layers > 1:
+            deeper = summarize_arch(arch, input_size=hidden, hidden_size=hidden).params
+            cells += deeper * (num_layers - 1)
+        decoder = vocab_size + (0 if tie_weights else hidden * vocab_size)
+        check_params(cells + vocab_size * embed + decoder, max_params)
     rnn = _compile_rnn(arch, name, Options(input_size=embed, hidden_size=hidden),
                        num_layers, dropout, device)
     model = NascLM(rnn, vocab_size, embed, dropout, tie_weights, device)
@@ -202,5 +227,43 @@ def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None
     return model
 
 
-__all__ = ["arch_hash", "canonical", "compile", "compile_cell", "compile_ir", "compile_lm",
-           "load_arch", "summarize_arch"]
+# --- what the CLI needs besides compiling (its one door to the compiler) ----------
+def validate(text: str, space: str | Path | Space | None = None,
+             filename: str = "<string>") -> Parsed:
+    """Parse and check architecture text; raises ArchError listing every error."""
+    return parse(text, space, filename=filename)
+
+
+def python_source(info: CompiledInfo) -> str:
+    """A standalone Python file defining the compiled network's class."""
+    from nasc.compiler.codegen import generate, python_source
+
+    return python_source(generate(info.ir), str(info.arch))
+
+
+def save_artifact(info: CompiledInfo, kind: str, out: Path) -> None:
+    """Write the network as a torch.export program (`exported`) or ONNX (`onnx`)."""
+    from nasc.compiler import export
+    from nasc.compiler.codegen import generate
+
+    save = export.save_exported if kind == "exported" else export.save_onnx
+    save(generate(info.ir), info.ir, out)
+
+
+def write_graph(info: CompiledInfo, out: Path) -> None:
+    """Draw the IR (.dot, .png, .svg by the suffix)."""
+    from nasc.compiler.export import write_graph
+
+    write_graph(info.ir, out)
+
+
+def diff(a: CompiledInfo, b: CompiledInfo) -> list[Any]:
+    """What differs between two compiled architectures of one kind."""
+    from nasc.compiler.diff import diff
+
+    return diff(a, b)
+
+
+__all__ = ["ArchError", "Parsed", "arch_hash", "canonical", "compile", "compile_cell",
+           "compile_ir", "compile_lm", "diff", "load_arch", "python_source", "read_source",
+           "resolve_space", "save_artifact", "summarize_arch", "validate", "write_graph"]

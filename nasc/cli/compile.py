@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from nasc import api
 from nasc.cli import OutputPath, SpaceSpec, cli, note_ignored, refuse_same_file, user_errors
-from nasc.compiler.diagnostics import ArchError
 from nasc.errors import NascError
 
 EMITS = ("ir", "python", "exported", "onnx")
@@ -34,18 +34,12 @@ def _parse_input(text: str | None) -> tuple[int, int, int]:
 
 def _summarize(path: str, space: str | None, options: dict[str, Any]) -> Any:
     """The report of one file (no weights); located errors printed as by `nasc validate`."""
-    from nasc.compiler.frontend import parse, read_source
-    from nasc.compiler.pipeline import Options, build_ir
-    from nasc.compiler.report import summarize
-
-    text, name = read_source(path)
+    text, name = api.read_source(path)
     try:
-        parsed = parse(text, space, filename=name)
-    except ArchError as exc:
+        return api.summarize_arch(text, space, filename=name, **options)
+    except api.ArchError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    graph = build_ir(parsed.arch, Options(**options))
-    return summarize(parsed.arch, graph, parsed.space.name)
 
 
 def _shape_options(input_: str | None, classes: int, input_size: int | None,
@@ -104,9 +98,7 @@ def compile_command(file: str, space: str | None, input_: str | None, classes: i
     note_ignored({name: f"{kind} networks" for name, kind in KIND_OPTIONS.items()
                   if kind != info.ir.kind})
     if graph_out is not None:
-        from nasc.compiler.export import write_graph
-
-        write_graph(info.ir, graph_out)
+        api.write_graph(info, graph_out)
     if emit is not None:
         text = _emit(info, emit, output)
         if output is None:
@@ -126,18 +118,12 @@ def _emit(info: Any, emit: str, output: Path | None) -> str:
     """Produce the --emit artefact: text returned (and written to -o), binaries written."""
     if emit == "ir":
         text = str(info.ir) + "\n"
+    elif emit == "python":
+        text = api.python_source(info)
     else:
-        from nasc.compiler import export
-        from nasc.compiler.codegen import generate, python_source
-
-        module = generate(info.ir)
-        if emit == "python":
-            text = python_source(module, str(info.arch))
-        else:
-            assert output is not None
-            save = export.save_exported if emit == "exported" else export.save_onnx
-            save(module, info.ir, output)
-            return ""
+        assert output is not None
+        api.save_artifact(info, emit, output)
+        return ""
     if output is not None:
         try:
             output.write_text(text)
@@ -160,8 +146,6 @@ def diff(file_a: str, file_b: str, space: str | None, input_: str | None, classe
     parameters; then the head's inputs (or inject and cell) and the totals.
     Prints `identical` when nothing differs. Exit status 0 either way.
     """
-    from nasc.compiler.diff import diff as compare
-
     if file_a == file_b == "-":
         raise click.BadParameter("stdin ('-') can be read once", param_hint="A, B")
     options = _shape_options(input_, classes, input_size, hidden_size)
@@ -170,7 +154,7 @@ def diff(file_a: str, file_b: str, space: str | None, input_: str | None, classe
     if info_a.ir.kind != info_b.ir.kind:
         raise NascError(f"{file_a} is {info_a.ir.kind} and {file_b} is {info_b.ir.kind}: "
                         f"diff compares architectures of one kind")
-    changes = compare(info_a, info_b)
+    changes = api.diff(info_a, info_b)
     if as_json:
         click.echo(json.dumps({"a": file_a, "b": file_b, "space": [info_a.space, info_b.space],
                                "identical": not changes,

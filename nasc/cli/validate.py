@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from nasc.api import ArchError, read_source, resolve_space
+from nasc.api import validate as parse
 from nasc.cli import SpaceSpec, cli, user_errors
-from nasc.compiler.diagnostics import ArchError
-from nasc.compiler.frontend import parse, read_source, resolve_space
 from nasc.errors import NascError
 from nasc.grammar import Space, list_spaces, load_space
 

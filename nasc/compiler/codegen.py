@@ -58,7 +58,7 @@ class Builder:
                 module = op.module(op.with_defaults(self.ir.attrs(n)), shapes)  # weights here
             return self.module(n, module)
         if op.function is not None:
-            return self.call("call_function", n, op.function, self.operands(n))
+            return self.call("call_function", n, op.target(), self.operands(n))
         assert op.emit is not None
         return op.emit(self, n)
 

@@ -21,11 +21,12 @@ runs it between passes. `str(graph)` is the readable text form:
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from nasc.compiler.ops import OPS
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -38,8 +39,10 @@ class Graph:
     """The IR of one architecture: `kind` ("cnn" | "rnn"), a DiGraph and graph-level meta."""
 
     def __init__(self, kind: str, meta: dict[str, Any] | None = None) -> None:
+        import networkx  # here, not at import: `nasc validate` needs no graphs
+
         self.kind = kind
-        self.nx: nx.DiGraph = nx.DiGraph()
+        self.nx: nx.DiGraph = networkx.DiGraph()
         self.meta: dict[str, Any] = dict(meta or {})
         self._names: set[str] = set()
         self._next = 0

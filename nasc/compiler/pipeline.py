@@ -116,8 +116,13 @@ def build_ir(arch: Arch, options: Options | None = None, stop_after: str | None 
     """Lower `arch` and run the passes; enforce `options.max_params`. Allocates no weights."""
     options = options or Options()
     graph = run_passes(lower(arch, options), stop_after=stop_after)
-    limit = options.max_params
-    if limit is not None and "params" in graph.meta and graph.meta["params"] > limit:
-        raise NascError(f"network has {graph.meta['params']:,} parameters, over the limit "
-                        f"of {limit:,} (--max-params)")
+    if "params" in graph.meta:
+        check_params(graph.meta["params"], options.max_params)
     return graph
+
+
+def check_params(total: int, limit: int | None) -> None:
+    """The parameter limit (`--max-params`), the one place it is checked."""
+    if limit is not None and total > limit:
+        raise NascError(f"network has {total:,} parameters, over the limit of {limit:,} "
+                        f"(--max-params)")

@@ -21,13 +21,11 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn.functional as F
-from torch import fx, nn
-
 from nasc.compiler.ops.registry import Op, Shape, ShapeError, register
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch loads only when code is generated: counting needs none of it
+    from torch import fx, nn
+
     from nasc.compiler.codegen import Builder
 
 Attrs = dict[str, Any]
@@ -146,10 +144,14 @@ def _identity(b: Builder, n: int) -> fx.Node:
 
 
 def _pad(b: Builder, n: int) -> fx.Node:
+    import torch.nn.functional as F
+
     return b.call("call_function", n, F.pad, (*b.operands(n), tuple(b.ir.attrs(n)["pad"])))
 
 
 def _concat(b: Builder, n: int) -> fx.Node:
+    import torch
+
     from nasc.compiler.ir import IRError
 
     if b.ir.meta.get("padded") is not True and len(b.ir.shape(n)) == 3:
@@ -184,6 +186,8 @@ def _global_avgpool(b: Builder, n: int) -> fx.Node:
 
 
 def _matmul(b: Builder, n: int) -> fx.Node:
+    from torch import nn
+
     a = b.ir.attrs(n)
     b.root[a["weight"]] = nn.Linear(b.in_channels(n), a["features"], bias=False, **b.factory)
     return b.call("call_module", n, a["weight"], b.operands(n))
@@ -197,25 +201,35 @@ def _slice(b: Builder, n: int) -> fx.Node:
 
 # --- module factories (weights exist only here) --------------------------------
 def _conv_module(a: Attrs, shapes: list[Shape]) -> nn.Module:
+    from torch import nn
+
     return nn.Conv2d(shapes[0][0], a["filters"], a["kernel"], a["stride"], a["padding"],
                      dilation=a.get("dilation", 1), groups=a.get("groups", 1),
                      bias=a.get("bias", False))
 
 
 def _bn_module(a: Attrs, shapes: list[Shape]) -> nn.Module:
+    from torch import nn
+
     return nn.BatchNorm2d(shapes[0][0], affine=a.get("affine", True))
 
 
 def _maxpool_module(a: Attrs, shapes: list[Shape]) -> nn.Module:
+    from torch import nn
+
     return nn.MaxPool2d(a["kernel"], a["stride"], a["padding"])
 
 
 def _avgpool_module(a: Attrs, shapes: list[Shape]) -> nn.Module:
+    from torch import nn
+
     return nn.AvgPool2d(a["kernel"], a["stride"], a["padding"],
                         count_include_pad=a.get("count_include_pad", True))
 
 
 def _linear_module(a: Attrs, shapes: list[Shape]) -> nn.Module:
+    from torch import nn
+
     return nn.Linear(shapes[0][0], a["features"], bias=a["bias"])
 
 
@@ -226,12 +240,12 @@ BUILTIN_OPS = [
     Op("state_in", 0, _source, attrs={"state": "str", "shape": "tuple"}, emit=_state_in),
     Op("output", 1, _first, emit=_output),
     Op("state_out", 1, _first, attrs={"state": "str"}, emit=_state_out),
-    Op("relu", 1, function=F.relu),
-    Op("tanh", 1, function=torch.tanh),
-    Op("sigmoid", 1, function=torch.sigmoid),
+    Op("relu", 1, function="torch.nn.functional.relu"),
+    Op("tanh", 1, function="torch.tanh"),
+    Op("sigmoid", 1, function="torch.sigmoid"),
     Op("identity", 1, emit=_identity),
-    Op("add", 2, function=operator.add),
-    Op("mul", 2, function=operator.mul),
+    Op("add", 2, function="operator.add"),
+    Op("mul", 2, function="operator.mul"),
     Op("sum", None, emit=_sum),
     Op("zero", 1, _zero_shape, defaults={"stride": 1}, attrs={"stride": "int"}, emit=_zero),
     Op("conv", 1, _conv_shape, _conv_count, attrs={**_WINDOW, "filters": "int",

@@ -18,6 +18,7 @@ these primitives during lowering.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -70,12 +71,20 @@ class Op:
     attrs: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
     module: ModuleFactory | None = None
-    function: Callable[..., Any] | None = None
+    function: Callable[..., Any] | str | None = None  # a callable or its dotted path
     emit: Emitter | None = None
     doc: str = ""
 
     def __repr__(self) -> str:
         return f"Op({self.name}, arity={self.arity}, attrs={sorted(self.attrs)})"
+
+    def target(self) -> Callable[..., Any]:
+        """The function a `function` op calls (a dotted path is imported on first use)."""
+        if isinstance(self.function, str):
+            module, _, name = self.function.rpartition(".")
+            return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        assert self.function is not None
+        return self.function
 
     def with_defaults(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {**self.defaults, **attrs}
