@@ -46,6 +46,7 @@ def test_non_finite_numbers_are_usage_errors(tmp_path: Path, command: str, optio
     store = tmp_path / "s.db"
     extra = ["--store", str(store)] if command == "search" else []
     line = one_line_error(run(command, option, value, *extra), code=2)
+    assert line.startswith(f"Error: Invalid value for '{option}': ")  # refused, by name
     assert f"'{value}' is not a finite number" in line or "not in the range" in line
     assert not store.exists()
 

@@ -84,7 +84,7 @@ def test_sample_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None
 
 def test_check_space_ok_and_errors(tmp_path: Path) -> None:
     code, out, _ = _run("check-space", str(ROOT / "examples/small_cnn.lark"), "-n", "40")
-    assert code == 0 and ("40 compiled" in out or "40 validated" in out)
+    assert code == 0 and "sampled 40 strings, 40 compiled (IR, shapes checked)" in out
     code, out, _ = _run("check-space", str(ROOT / "examples/nested.lark"), "-n", "40")
     assert code == 0 and "token budget" in out and "40 parsed" in out
     bad = tmp_path / "bad.lark"
