@@ -106,6 +106,8 @@ def _parse_tree(text: str, space: Space, filename: str) -> tuple[Tree | None, li
     if not _has_content(text):
         return None, [_diagnostic(text, filename, 1, 1, "empty architecture: nothing to read")]
     errors: list[Diagnostic] = []
+    if not space.parser.ignore_tokens:  # a file's final newline is no part of the string
+        text = text.rstrip("\n")
     current, edits = text, _Edits()
     for _ in range(MAX_ERRORS):
         try:
@@ -138,8 +140,11 @@ def _locate(text: str, space: Space, exc: UnexpectedInput) -> tuple[int, str, se
     start = pos
     while char_class and start > 0 and _char_class(text[start - 1]) == char_class:
         start -= 1  # "conv 3x55": blame the whole "55", not its second digit
-    word = re.match(r"[A-Za-z]+|[0-9]+|\S?", text[start:])
-    return start, word.group(0) if word else "", _accepts(space, text[:start])
+    word = re.match(r"[A-Za-z]+|[0-9]+|\S|\s?", text[start:])
+    found = word.group(0) if word else ""
+    if not text[start:].strip():  # only blanks are left: the text ended too soon
+        found = ""
+    return start, found, _accepts(space, text[:start])
 
 
 def _char_class(ch: str) -> str | None:
@@ -161,7 +166,7 @@ def _accepts(space: Space, prefix: str) -> set[str]:
 
 def _message(space: Space, word: str, expected: set[str]) -> str:
     terminals = space.terminals
-    got = f", got {word[:24]!r}" if word else ""
+    got = f", got {_WHITESPACE.get(word) or repr(word[:24])}" if word else ""
     choices = sorted(expected - {"$END"}, key=lambda n: _order(terminals.get(n), n))
     named = [n for n in choices if n in terminals and len(literals(terminals[n]) or ()) > 1]
     if len(choices) == 1 and named:
@@ -174,6 +179,9 @@ def _message(space: Space, word: str, expected: set[str]) -> str:
         return f"unexpected {word!r}" if word else "unexpected end of input"
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
     return f"expected {listed}{got}" if word else f"unexpected end of input, expected {listed}"
+
+
+_WHITESPACE = {"\n": "a new line", " ": "a space", "\t": "a tab", "\r": "a carriage return"}
 
 
 def _order(terminal: TerminalDef | None, name: str) -> tuple[int, str]:

@@ -67,3 +67,18 @@ def test_extends_reuses_a_builtin_and_stands_alone(tmp_path):
                     '%import cnn (start, WS)\n%ignore WS\n')
     with pytest.raises(NascError, match="`extends` stands alone: 'kind' cannot be changed"):
         load_space(path)
+
+
+def test_unexpected_whitespace_is_named_and_a_final_newline_is_no_error(tmp_path):
+    """Issue 10: with whitespace not ignored, a file's final newline read `unexpected end of
+    input, expected end of input`; a newline or space inside the string was called the end."""
+    from nasc.api import ArchError, validate
+
+    path = tmp_path / "ab.lark"
+    path.write_text('start: "a" "b"\n')
+    assert validate("ab\n", path).arch.text == "ab"
+    for text, what in (("a\nb", "a new line"), ("a b", "a space")):
+        with pytest.raises(ArchError, match=rf"<string>:1:2: error: expected 'b', got {what}"):
+            validate(text, path)
+    cell = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    assert str(validate(cell + "\n", NB201).arch) == cell
