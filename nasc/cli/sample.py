@@ -24,12 +24,12 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
     from nasc.controller.cycles import needs_tokens
     from nasc.controller.decisions import Budget
 
-    layered = bool(table.lr.layer_origins)
+    layered = bool(table.lalr.layer_origins)
     if not layered and max_layers is not None:
         raise NascError(f"space {table.space.name} has no layers: use --max-tokens")
     if max_layers is not None and min_layers > max_layers:
         raise click.UsageError(f"--min-layers {min_layers} is above --max-layers {max_layers}")
-    if max_tokens is None and needs_tokens(table.lr):  # only tokens bound the strings
+    if max_tokens is None and needs_tokens(table.lalr):  # only tokens bound the strings
         max_tokens = 64
     if layered:
         return Budget(max_layers or 6, max_tokens, min_layers)

@@ -2,8 +2,8 @@
 
 At layer i's anchor point the controller's state is h_i; for every earlier
 layer j, P(j is an input of i) = sigmoid(v^T tanh(W_prev h_j + W_curr h_i)).
-The rollout keeps the controller's state h of every step; `AnchorPoints.draw()`
-gathers the anchor points of the whole batch, forms every (i, j) pair of the
+The rollout keeps the controller's state h of every step and hands the states
+at the anchor points to `AnchorPoints.draw()`, which forms every (i, j) pair of the
 same sample (no padding: samples may differ in depth), draws (or replays) all
 the Bernoullis at once, and returns their log-probabilities and entropies (B,).
 W_prev h_j and W_curr h_i are computed once per anchor point, not per pair.
@@ -22,8 +22,15 @@ from nasc.controller.decisions import ANCHOR
 
 if TYPE_CHECKING:
     from nasc.controller.decisions import DecisionTable
-    from nasc.controller.rollout import Rollout
     from nasc.controller.samples import Sample
+
+
+class Draw(NamedTuple):
+    """How the inputs are chosen: drawn with `generator`, or read from `replay`'s records."""
+
+    generator: torch.Generator | None
+    replay: list[Sample] | None
+    temperature: float
 
 
 class Pairs(NamedTuple):
@@ -72,23 +79,31 @@ class AnchorPoints:
     def __repr__(self) -> str:
         return f"AnchorPoints({len(self.rows)} anchor points, {len(self.query)} pairs)"
 
-    def draw(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw every layer's inputs; log-probabilities and entropies per sample (B,)."""
-        device = rollout.device
-        zero = torch.zeros(rollout.n, device=device)
+    def flat_steps(self, n: int) -> np.ndarray:
+        """Where the anchor points are in the rollout's hidden states, stacked (T * B, H)."""
+        return self.steps * n + self.rows
+
+    def draw(self, picked: torch.Tensor, weights: tuple[torch.Tensor, ...], attention: int,
+             draw: Draw) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw (or replay) every layer's inputs; log-probabilities and entropies (B,).
+
+        `picked` holds the controller's state at each anchor point (N, H), `weights` are
+        the policy's `anchor_weights()` and `attention` its attention size."""
+        n, device = len(self.states), picked.device
+        zero = torch.zeros(n, device=device)
         if len(self.query) == 0:
             self._record(np.zeros(0, dtype=bool))
             return zero, zero
-        scores = self._scores(rollout)  # (P,)
+        scores = self._scores(picked, weights, attention, draw.temperature)  # (P,)
         probs = torch.sigmoid(scores)
         free, required = self._options()
-        if rollout.replay is None:  # Bernoulli(p): uniform < p
-            uniform = torch.rand(scores.shape, generator=rollout.generator, device=device)
+        if draw.replay is None:  # Bernoulli(p): uniform < p
+            uniform = torch.rand(scores.shape, generator=draw.generator, device=device)
             drawn = (uniform < probs).cpu().numpy()
             if free is not None:
                 drawn &= free
         else:
-            drawn = self._replayed(rollout.replay)
+            drawn = self._replayed(draw.replay)
         if required is not None:  # the grammar requires an input here: take the likeliest
             drawn = self._required(drawn, required, scores)
         self._record(drawn)
@@ -109,24 +124,21 @@ class AnchorPoints:
         required = ~ok[:, 0] & some  # (N,)
         return (None if free.all() else free), (required if required.any() else None)
 
-    def _scores(self, rollout: Rollout) -> torch.Tensor:
+    def _scores(self, picked: torch.Tensor, weights: tuple[torch.Tensor, ...], attention: int,
+                temperature: float) -> torch.Tensor:
         """v^T tanh(W_prev h_j + W_curr h_i) for every pair: (P,).
 
         The keys and queries are projected once per anchor point (N rows); one
         embedding_bag then adds each pair's key and query.
         """
-        policy, device = rollout.policy, rollout.device
-        at = torch.from_numpy(self.steps * rollout.n + self.rows).to(device)
-        picked = torch.cat(rollout.hidden).index_select(0, at)  # (N, H): h at anchor points
-        rollout.hidden.clear()  # no longer needed: freed before the (P, A) pairs
-        weight, v2, v_sum = policy.anchor_weights()
+        weight, v2, v_sum = weights
         both = F.linear(picked, weight)  # (N, 2A): row n is [2 W_prev h_n, 2 W_curr h_n]
-        pairs = F.embedding_bag(self.pairs.rows.to(device),
-                                both.view(-1, policy.config.attention), mode="sum")  # (P, A)
+        pairs = F.embedding_bag(self.pairs.rows.to(picked.device), both.view(-1, attention),
+                                mode="sum")  # (P, A)
         # tanh(z) = 2 sigmoid(2z) - 1, so v^T tanh(z) = (2v)^T sigmoid(2z) - sum(v): exact,
         # and sigmoid is several times faster than tanh on CPU.
         scores = pairs.sigmoid_() @ v2 - v_sum  # (P,)
-        return scores / rollout.temperature if rollout.temperature != 1.0 else scores
+        return scores / temperature if temperature != 1.0 else scores
 
     def _required(self, drawn: np.ndarray, required: np.ndarray, scores: torch.Tensor
                   ) -> np.ndarray:
@@ -148,7 +160,8 @@ class AnchorPoints:
         """Each anchor step's class (how many inputs) and bit set of inputs."""
         table, n = self.table, len(self.rows)
         counts = np.bincount(self.query[drawn], minlength=n)  # (N,)
-        self.choices[self.rows, self.steps] = table.NONE + np.minimum(counts, table.K or 1)
+        classes = np.minimum(counts, table.input_classes)
+        self.choices[self.rows, self.steps] = table.no_inputs + classes
         bit = self.slots[self.key[drawn]]  # an input from layer j + 1 sets bit j
         if n == 0 or int(self.slots.max()) <= 62:  # bit sets fit in int64
             codes = np.zeros(n, dtype=np.int64)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from lark.parsers.lalr_analysis import LALR_Analyzer
 
 from nasc.controller.cycles import written_in
-from nasc.controller.lr import END, LRTables, Stack
+from nasc.controller.lalr import END, LRTables, Stack
 from nasc.grammar import Space
 from nasc.grammar.terminals import literals, local_name
 

@@ -43,10 +43,10 @@ class Counter:
     def lists(self, state: int, choice: int) -> int:
         """How many input lists an anchor choice stands for (1 for tokens)."""
         table = self.table
-        if self.table.kind[state] != ANCHOR or choice == table.NONE:
+        if self.table.kind[state] != ANCHOR or choice == table.no_inputs:
             return 1
-        earlier, k = int(table.layer[state]), choice - table.NONE
-        if k < (table.K or 1):
+        earlier, k = int(table.layer[state]), choice - table.no_inputs
+        if k < (table.input_classes):
             return comb(earlier, k)
         return sum(comb(earlier, c) for c in range(k, earlier + 1))
 
@@ -91,10 +91,10 @@ class UniformSampler:
 
     def _inputs(self, state: int, choice: int) -> tuple[int, ...]:
         table = self.table
-        if table.kind[state] != ANCHOR or choice == table.NONE:
+        if table.kind[state] != ANCHOR or choice == table.no_inputs:
             return ()
-        earlier, k = int(table.layer[state]), choice - table.NONE
-        if k == table.K:  # "k or more": the size itself is weighted by C(earlier, size)
+        earlier, k = int(table.layer[state]), choice - table.no_inputs
+        if k == table.input_classes:  # "k or more": the size itself is weighted by C(earlier, size)
             sizes = list(range(k, earlier + 1))
             k = self.rng.choices(sizes, weights=[comb(earlier, c) for c in sizes])[0]
         return tuple(sorted(self.rng.sample(range(1, earlier + 1), k)))

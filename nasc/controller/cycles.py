@@ -12,7 +12,7 @@ import re
 
 import networkx as nx
 
-from nasc.controller.lr import LRTables
+from nasc.controller.lalr import LRTables
 from nasc.grammar.terminals import local_name
 
 

@@ -31,13 +31,12 @@ import numpy as np
 
 from nasc.controller.cycles import any_recursion, needs_tokens, repeating_rules, written_in
 from nasc.controller.fold import fold
-from nasc.controller.lr import END, LRTables, Stack
-from nasc.controller.vocab import Vocabulary, load_grammar
+from nasc.controller.lalr import END, LRTables, Stack
+from nasc.controller.vocab import MAX_CLASSES, Vocabulary, input_classes, load_grammar
 from nasc.errors import NascError
 from nasc.grammar import Space
 
 TOKEN, ANCHOR, DONE = 0, 1, 2
-MAX_CLASSES = 4  # anchor choices: no inputs, or 1, 2, .. inputs (lists that parse alike merge)
 DONE_STATE = 0
 MAX_KEYS = 1_000_000  # decision keys one budget check may visit
 UNBUILT = np.iinfo(np.int64).max  # a transition not built yet (above every state)
@@ -81,15 +80,17 @@ class DecisionTable:
 
     def __init__(self, space: Space | str) -> None:
         self.space = load_grammar(space)
-        self.lr = LRTables(self.space.parser)
-        self.vocab = Vocabulary(self.space, self.lr)
+        self.lalr = LRTables(self.space.parser)
+        self.vocab = Vocabulary(self.space, self.lalr)
         anchor = self.vocab.anchor
         if anchor is not None:  # a `from` list costs no token
-            self.lr.set_free({anchor.keyword, anchor.number, anchor.comma})
-        self.V = len(self.vocab)
-        self.NONE = self.V  # then NONE + k: k inputs (k = K: K or more)
-        self.K: int | None = None
-        self.C = self.V + MAX_CLASSES + 1
+            self.lalr.set_free({anchor.keyword, anchor.number, anchor.comma})
+        self.vocab_size = len(self.vocab)
+        self.no_inputs = self.vocab_size  # anchor choice "no inputs"; + k: k inputs
+        # k = input_classes stands for that many or more (lists the parser cannot tell apart)
+        self.input_classes = (input_classes(self.lalr, anchor, self.space.name)
+                              if anchor is not None else 1)
+        self.choice_count = self.vocab_size + MAX_CLASSES + 1
         self.keys: list[Key | None] = [None]  # state 0 is DONE
         self.index: dict[Key, int] = {}
         self.steps: dict[tuple[int, int], Step] = {}
@@ -102,23 +103,23 @@ class DecisionTable:
         self.kind = np.full(cap, DONE, dtype=np.int64)
         self.layer = np.zeros(cap, dtype=np.int64)
         self.default = np.full(cap, self.vocab.end, dtype=np.int64)  # anchor steps: any option
-        self.mask = np.zeros((cap, self.V), dtype=bool)
+        self.mask = np.zeros((cap, self.vocab_size), dtype=bool)
         self.mask[DONE_STATE, self.vocab.end] = True
         self.anchor_ok = np.zeros((cap, MAX_CLASSES + 1), dtype=bool)
-        self.trans = np.full((cap, self.C), UNBUILT, dtype=np.int64)
+        self.trans = np.full((cap, self.choice_count), UNBUILT, dtype=np.int64)
         self.trans[DONE_STATE, :] = DONE_STATE
 
     def __repr__(self) -> str:
-        return f"DecisionTable({self.space.name}, {len(self.keys)} states, V={self.V})"
+        return f"DecisionTable({self.space.name}, {len(self.keys)} states, V={self.vocab_size})"
 
     # -- public ---------------------------------------------------------------
 
     def root(self, budget: Budget) -> tuple[int, tuple[int, ...]]:
         """The first decision state for `budget` and the tokens forced before it."""
         if budget not in self.roots:
-            start = (self.lr.start_state,)
-            need = self.lr.completion(start)
-            layers = self.lr.completion(start, layers=True)
+            start = (self.lalr.start_state,)
+            need = self.lalr.completion(start)
+            layers = self.lalr.completion(start, layers=True)
             if need == math.inf:
                 raise NascError(f"{self.space.name}: the grammar's start rule can never finish")
             if budget.max_tokens is not None and need > budget.max_tokens:
@@ -134,12 +135,12 @@ class DecisionTable:
 
     def _effective(self, budget: Budget) -> Budget:
         """`budget` without its token limit where that limit can never bind (fewer states)."""
-        if budget.max_tokens is None or needs_tokens(self.lr):
+        if budget.max_tokens is None or needs_tokens(self.lalr):
             return budget
-        if budget.max_layers is None and any_recursion(self.lr):
+        if budget.max_layers is None and any_recursion(self.lalr):
             return budget
         untracked = replace(budget, max_tokens=None)
-        longest = self._longest(Key((self.lr.start_state,), 0, 0, False, None, untracked))
+        longest = self._longest(Key((self.lalr.start_state,), 0, 0, False, None, untracked))
         return untracked if longest <= budget.max_tokens else budget
 
     def _longest(self, root: Key) -> int:
@@ -170,8 +171,8 @@ class DecisionTable:
         """Refuse a budget under which strings could grow without end."""
         if budget.max_tokens is not None:
             return
-        free = repeating_rules(self.lr)
-        if free or (budget.max_layers is None and any_recursion(self.lr)):
+        free = repeating_rules(self.lalr)
+        if free or (budget.max_layers is None and any_recursion(self.lalr)):
             what = "layers" if not free else "rule " + ", ".join(
                 sorted({written_in(str(r)) for r in free}))
             raise NascError(f"{self.space.name}: {what} can repeat without end: give a token "
@@ -197,7 +198,7 @@ class DecisionTable:
     def choices(self, state: int) -> list[int]:
         """The valid choices in `state` (token ids, or NONE/ONE/MANY)."""
         if self.kind[state] == ANCHOR:
-            return [self.NONE + k for k in range(MAX_CLASSES + 1) if self.anchor_ok[state, k]]
+            return [self.no_inputs + k for k in range(MAX_CLASSES + 1) if self.anchor_ok[state, k]]
         return [int(v) for v in np.nonzero(self.mask[state])[0]]
 
     def layer_index(self, state: int) -> int:
@@ -209,7 +210,7 @@ class DecisionTable:
     def _feed(self, stack: Stack, terminal: str) -> tuple[Stack, int] | None:
         key = (stack, terminal)
         if key not in self._feeds:
-            self._feeds[key] = self.lr.feed(stack, terminal)
+            self._feeds[key] = self.lalr.feed(stack, terminal)
         return self._feeds[key]
 
     def _after(self, key: Key, terminal: str, cost: int) -> Key | None:
@@ -221,10 +222,10 @@ class DecisionTable:
         budget = key.budget
         used = key.used + cost if budget.max_tokens is not None else 0
         done = key.layers + layers
-        if budget.max_tokens is not None and used + self.lr.completion(stack) > budget.max_tokens:
+        if budget.max_tokens is not None and used + self.lalr.completion(stack) > budget.max_tokens:
             return None
         if budget.max_layers is not None and (
-            done + self.lr.completion(stack, layers=True) > budget.max_layers
+            done + self.lalr.completion(stack, layers=True) > budget.max_layers
         ):
             return None
         return Key(stack, done, used, terminal in self.vocab.separators, None, budget)
@@ -237,7 +238,7 @@ class DecisionTable:
         return found
 
     def _compute_valid(self, key: Key) -> dict[int, Key]:
-        vocab, lr = self.vocab, self.lr
+        vocab, lr = self.vocab, self.lalr
         anchor = vocab.anchor
         can_list = anchor is not None and self._feed(key.stack, anchor.keyword) is not None
         out: dict[int, Key] = {}
@@ -292,20 +293,13 @@ class DecisionTable:
         out: dict[int, Key] = {}
         none = self._after(key, key.ending, cost)
         if none is not None:
-            out[self.NONE] = none
-        lists = [self._anchor_list(key, count) for count in range(1, MAX_CLASSES + 2)]
-        if self.K is None:
-            stable = [k for k in range(1, MAX_CLASSES + 1) if lists[k - 1] == lists[k]]
-            if not stable:
-                raise NascError(f"{self.space.name}: the inputs rule must be "
-                                f'`"from" LAYER_NUMBER ("," LAYER_NUMBER)*`')
-            self.K = stable[0]
-        for count in range(1, self.K + 1):
-            listed = lists[count - 1]
+            out[self.no_inputs] = none
+        for count in range(1, self.input_classes + 1):
+            listed = self._anchor_list(key, count)
             if listed is not None and key.layers >= count:
                 ended = self._after(listed, key.ending, cost)
                 if ended is not None:
-                    out[self.NONE + count] = ended
+                    out[self.no_inputs + count] = ended
         if len(set(out.values())) > 1:  # the rollout draws inputs after the fact
             raise NascError(f"{self.space.name}: a layer's inputs must not change what may "
                             "follow it")
@@ -314,7 +308,7 @@ class DecisionTable:
 
     def anchor_class(self, count: int) -> int:
         """The anchor choice for a list of `count` inputs."""
-        return self.NONE + min(count, self.K or 1)
+        return self.no_inputs + min(count, self.input_classes)
 
     def _anchor_list(self, key: Key, count: int) -> Key | None:
         """The key after `from 1,2,..` with `count` numbers (free: not counted as tokens)."""
@@ -340,7 +334,7 @@ class DecisionTable:
             if kind == TOKEN:
                 self.mask[state, choice] = True
             else:
-                self.anchor_ok[state, choice - self.NONE] = True
+                self.anchor_ok[state, choice - self.no_inputs] = True
         return state
 
     def _grow(self) -> None:
@@ -380,8 +374,8 @@ class DecisionTable:
         budget, name = key.budget, self.space.name
         if budget.max_layers is None or budget.max_tokens is None:  # pragma: no cover
             return f"{name}: no valid continuation within {budget}"
-        tokens = self.lr.completion(key.stack)
-        layers = self.lr.completion(key.stack, layers=True)
+        tokens = self.lalr.completion(key.stack)
+        layers = self.lalr.completion(key.stack, layers=True)
         return (f"{name}: no string fits both budgets (at most {budget.max_layers} layers and "
                 f"{budget.max_tokens} tokens): the shortest completions in layers ({layers:g} "
                 f"more) and in tokens ({tokens:g} more) are different strings; raise one budget")
@@ -398,7 +392,7 @@ class DecisionTable:
                 raise ValueError(f"anchor choice {choice} is not valid in state {state}")
             assert key.ending is not None
             ending = self.vocab.by_terminal[key.ending][0]
-            prefix = ((-1,) if choice != self.NONE else ()) + (ending,)
+            prefix = ((-1,) if choice != self.no_inputs else ()) + (ending,)
             if key.ending == END:
                 return Step(DONE_STATE, prefix)
             return Step(*self._resolve(options[choice], prefix))

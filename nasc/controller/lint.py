@@ -21,7 +21,7 @@ from typing import Any
 from nasc.controller.conflicts import MAX_LENGTH, conflicts, lost_string
 from nasc.controller.cycles import needs_tokens, repeating_rules, written_in
 from nasc.controller.decisions import Budget, DecisionTable
-from nasc.controller.lr import END, LRTables
+from nasc.controller.lalr import END, LRTables
 from nasc.controller.samples import RandomSampler
 from nasc.controller.spelling import Speller
 from nasc.controller.vocab import _words, load_grammar
@@ -151,8 +151,8 @@ def _example_word(space: Space, terminal: str) -> str:
 def _sample_check(space: Space, n: int, seed: int, max_layers: int, max_tokens: int | None,
                   report: Report) -> None:
     table = DecisionTable(space)
-    layered = bool(table.lr.layer_origins)
-    if max_tokens is None and needs_tokens(table.lr):
+    layered = bool(table.lalr.layer_origins)
+    if max_tokens is None and needs_tokens(table.lalr):
         max_tokens = DEFAULT_TOKENS
     budget = Budget(max_layers if layered else None, max_tokens)
     check, report.how = _checker(space)

@@ -194,7 +194,7 @@ def _repair(table: DecisionTable, state: int, old: list, p: int, rng: random.Ran
         if p + skip >= len(old):
             break
         choice, inputs = old[p + skip]
-        if table.kind[state] == ANCHOR and choice >= table.NONE:
+        if table.kind[state] == ANCHOR and choice >= table.no_inputs:
             kept = tuple(j for j in inputs if j < table.layer_index(state))
             if table.anchor_class(len(kept)) in valid:
                 return (table.anchor_class(len(kept)), kept), p + skip + 1

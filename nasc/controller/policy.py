@@ -54,7 +54,7 @@ class Policy(nn.Module):
         super().__init__()
         self.table = table
         self.config = config or PolicyConfig()
-        h, v = self.config.hidden, table.V
+        h, v = self.config.hidden, table.vocab_size
         self.start_id = v  # the first step's input (zeros); after an anchor point: the end token
         self.embed = nn.Embedding(v + 1, h, padding_idx=self.start_id)
         self.cells = nn.ModuleList(nn.LSTMCell(h, h) for _ in range(self.config.layers))
@@ -72,7 +72,8 @@ class Policy(nn.Module):
 
     def __repr__(self) -> str:
         c = self.config
-        return f"Policy({self.table.space.name}, {c.layers}x{c.hidden} LSTM, V={self.table.V})"
+        return (f"Policy({self.table.space.name}, {c.layers}x{c.hidden} LSTM, "
+                f"V={self.table.vocab_size})")
 
     @property
     def device(self) -> torch.device:

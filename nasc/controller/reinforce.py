@@ -67,7 +67,7 @@ class TrainerConfig:
 class Controller:
     """Policy + optimiser + baseline + budget schedule for one search space."""
 
-    space: Space | str
+    space: Space | str | DecisionTable  # a table: shared with its other users (a strategy)
     policy_config: PolicyConfig = field(default_factory=PolicyConfig)
     config: TrainerConfig = field(default_factory=TrainerConfig)
     budget: Budget | None = None  # fixed budget; None: the curriculum (layered spaces)
@@ -77,7 +77,8 @@ class Controller:
     device: str | torch.device = "cpu"
 
     def __post_init__(self) -> None:
-        self.table = DecisionTable(self.space)
+        given = self.space
+        self.table = given if isinstance(given, DecisionTable) else DecisionTable(given)
         self.space = self.table.space
         with torch.random.fork_rng(devices=[]):  # seeding leaves the global RNG alone
             if self.seed is not None:
@@ -98,8 +99,8 @@ class Controller:
         """The fixed budget, or the curriculum's at the number of samples seen."""
         if self.budget is not None:
             return self.budget
-        tokens = self.max_tokens if needs_tokens(self.table.lr) else None  # else: untracked
-        if not self.table.lr.layer_origins:
+        tokens = self.max_tokens if needs_tokens(self.table.lalr) else None  # else: untracked
+        if not self.table.lalr.layer_origins:
             return Budget(None, tokens)
         return self.curriculum.budget(self.samples_seen, tokens)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from nasc.controller.anchors import AnchorPoints
+from nasc.controller.anchors import AnchorPoints, Draw
 from nasc.controller.decisions import ANCHOR, DONE_STATE, UNBUILT, Budget
 from nasc.controller.samples import Sample
 
@@ -60,7 +60,12 @@ class Rollout:
             states, choices = self._run_batch()
         lp, ent = self._token_stats()
         self.anchors = AnchorPoints(self.table, states, choices)
-        log_prob, entropy = self.anchors.draw(self)
+        at = torch.from_numpy(self.anchors.flat_steps(self.n)).to(self.device)
+        picked = torch.cat(self.hidden).index_select(0, at)  # (N, H): h at anchor points
+        self.hidden.clear()  # no longer needed: freed before the (P, A) pairs
+        draw = Draw(self.generator, self.replay, self.temperature)
+        log_prob, entropy = self.anchors.draw(picked, self.policy.anchor_weights(),
+                                              self.policy.config.attention, draw)
         return log_prob + lp, entropy + ent
 
     def _token_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,7 +174,7 @@ class Rollout:
         tokens = np.full((steps, self.n), table.vocab.end, dtype=np.int64)
         for b, sample in enumerate(self.replay):
             states[: len(sample), b] = sample.states
-            tokens[: len(sample), b] = [c if c < table.V else table.vocab.end
+            tokens[: len(sample), b] = [c if c < table.vocab_size else table.vocab.end
                                         for c in sample.choices]
         return torch.from_numpy(states).to(self.device), torch.from_numpy(tokens).to(self.device)
 

@@ -167,7 +167,7 @@ class Renderer:
         first = self._fragment(words_of(table, prefix, ()))
         parts: list[str] = [first.body] if first else []
         last, run = (first.tail, first.trail) if first else ("", "")
-        none = table.NONE
+        none = table.no_inputs
         for state, choice, inputs in zip(states, choices, anchors, strict=True):
             pieces: list[Fragment | None] = []
             if inputs:  # `from 1,2` then what the layer-ending token emits
@@ -227,8 +227,8 @@ def uniform_anchor(
         if choice in options:
             return choice, inputs
     choice = rng.choice(options)  # budget rules out the likely outcome: pick a valid class
-    count = choice - table.NONE
-    if count == table.K:
+    count = choice - table.no_inputs
+    if count == table.input_classes:
         count = rng.randint(count, max(count, earlier))
     return choice, tuple(sorted(rng.sample(range(1, earlier + 1), count)))
 

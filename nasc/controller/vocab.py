@@ -13,17 +13,19 @@ validity-only grammar (no compiler semantics: kind "none").
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from lark.lexer import PatternStr
 
-from nasc.controller.lr import END, LRTables
+from nasc.controller.lalr import END, LRTables, Stack
 from nasc.errors import NascError
 from nasc.grammar import Space, load_space
 from nasc.grammar.terminals import describe, literals, local_name
 
 _SEPARATOR_FORMS = ("; ", ";", "\n", " ", ", ")
+MAX_CLASSES = 4  # anchor choices: no inputs, or 1, 2, .. inputs (lists that parse alike merge)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,45 @@ def _anchor_spec(space: Space, tables: LRTables) -> AnchorSpec | None:
             if b == number and a not in (keyword, number) and a in tables.terminals:
                 comma = a
     return AnchorSpec(keyword, number, comma or "COMMA")
+
+
+def input_classes(tables: LRTables, anchor: AnchorSpec, where: str, limit: int = 20_000
+                  ) -> int:
+    """K: input lists of K or more layers leave the parser in the same state (so the
+    anchor choices are none, 1, .., K-1 and "K or more"). Read on the first stack,
+    breadth first from the start, after which the grammar lists inputs (1 if none)."""
+    skip = {anchor.keyword, anchor.number, anchor.comma, END}
+    stacks: deque[Stack] = deque([(tables.start_state,)])
+    seen: set[Stack] = set()
+    while stacks and len(seen) < limit:
+        stack = stacks.popleft()
+        if tables.feed(stack, anchor.keyword) is not None:
+            ends = _lists(tables, stack, anchor)
+            stable = [k for k in range(1, MAX_CLASSES + 1) if ends[k - 1] == ends[k]]
+            if stable and ends[stable[0]] is not None:
+                return stable[0]
+            break
+        for terminal in tables.terminals:
+            fed = None if terminal in skip else tables.feed(stack, terminal)
+            if fed is not None and fed[0] not in seen:
+                seen.add(fed[0])
+                stacks.append(fed[0])
+        if not stacks:  # the grammar never lists inputs
+            return 1
+    raise NascError(f'{where}: the inputs rule must be `"from" LAYER_NUMBER ("," LAYER_NUMBER)*`')
+
+
+def _lists(tables: LRTables, stack: Stack, anchor: AnchorSpec) -> list[Stack | None]:
+    """The stacks after `from N`, `from N,N`, .. (MAX_CLASSES + 1 lists)."""
+    out: list[Stack | None] = []
+    here = tables.feed(stack, anchor.keyword)
+    terminals = [anchor.number]
+    for _ in range(MAX_CLASSES + 1):
+        for terminal in terminals:
+            here = tables.feed(here[0], terminal) if here is not None else None
+        out.append(here[0] if here is not None else None)
+        terminals = [anchor.comma, anchor.number]
+    return out
 
 
 def load_grammar(spec: str | Path | Space) -> Space:

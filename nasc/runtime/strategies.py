@@ -67,7 +67,7 @@ class Strategy:
     def __init__(self, space: Any, config: StrategyConfig) -> None:
         self.config = config
         self.table = DecisionTable(space)
-        has_layers = bool(self.table.lr.layer_origins)
+        has_layers = bool(self.table.lalr.layer_origins)
         self.budget = Budget(config.max_layers if has_layers else None, config.max_tokens)
         self.proposed = 0
 
@@ -160,9 +160,8 @@ class ReinforceStrategy(Strategy):
     def __init__(self, space: Any, config: StrategyConfig) -> None:
         super().__init__(space, config)
         trainer = TrainerConfig(lr=config.controller_lr)
-        self.controller = Controller(self.table.space, config=trainer, budget=self.budget,
-                                     seed=config.seed)
-        self.table = self.controller.table  # decision states are per table: share one
+        self.controller = Controller(self.table, config=trainer, budget=self.budget,
+                                     seed=config.seed)  # the strategy's table, built once
         self.step = 0  # updates done
         self.batch: dict[int, Trial | None] = {}  # trial id -> finished trial (current step)
 

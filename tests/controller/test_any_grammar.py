@@ -22,7 +22,7 @@ from nasc.controller import (
     mutate_text,
     parse_sample,
 )
-from nasc.controller.lr import END, LRTables, Stack
+from nasc.controller.lalr import END, LRTables, Stack
 from nasc.controller.spelling import Speller
 from nasc.errors import NascError
 from nasc.grammar import load_space
