@@ -16,8 +16,8 @@ import random
 
 from lark.exceptions import LarkError
 
-from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
-from nasc.controller.samples import Sample, make_sample, renderer, uniform_anchor
+from nasc.controller.decisions import ANCHOR, Budget, DecisionTable
+from nasc.controller.samples import Sample, renderer, uniform_anchor, walk
 from nasc.controller.vocab import Token
 from nasc.errors import NascError
 
@@ -57,6 +57,13 @@ class _Reader:
 
     def __init__(self, table: DecisionTable, events: list[Event]) -> None:
         self.table, self.events, self.pos = table, events, 0
+        self.pending: tuple[int, int] | None = None  # the last decision, its tokens unread
+
+    def finish(self) -> None:
+        """Read the tokens of the last decision (the string must end with them)."""
+        if self.pending is not None:
+            self.consume(self.table.step(*self.pending).tokens)
+            self.pending = None
 
     def peek(self) -> Event | None:
         return self.events[self.pos] if self.pos < len(self.events) else None
@@ -79,8 +86,9 @@ class _Reader:
                                 f"{_show(self.table, self.events[self.pos:])!r}")
             self.pos += 1
 
-    def choose(self, state: int) -> tuple[int, tuple[int, ...]]:
-        table = self.table
+    def choose(self, table: DecisionTable, state: int) -> tuple[int, tuple[int, ...]]:
+        """A chooser for `walk`: the decision the string makes in `state`."""
+        self.finish()  # what the previous decision emitted comes first
         valid = table.choices(state)
         if table.kind[state] == ANCHOR:
             event = self.peek()
@@ -94,6 +102,7 @@ class _Reader:
         if choice not in valid:
             raise NascError("the string is not in the space within the budget "
                             f"(at {_show(table, self.events[self.pos:])!r})")
+        self.pending = (state, choice)
         return choice, (inputs if table.kind[state] == ANCHOR else ())
 
     def _token_choice(self, state: int, valid: list[int]) -> int:
@@ -127,18 +136,10 @@ def _show(table: DecisionTable, events: list[Event]) -> str:
 def parse_sample(table: DecisionTable, text: str, budget: Budget) -> Sample:
     """The decision record of an existing architecture string (to seed a search)."""
     reader = _Reader(table, _events(table, text))
-    state, prefix = table.root(budget)
-    reader.consume(prefix)
-    states, choices, anchors = [], [], []
-    while state != DONE_STATE:
-        choice, inputs = reader.choose(state)
-        states.append(state)
-        choices.append(choice)
-        anchors.append(inputs)
-        step = table.step(state, choice)
-        reader.consume(step.tokens)
-        state = step.target
-    return make_sample(table, budget, tuple(states), tuple(choices), tuple(anchors))
+    reader.consume(table.root(budget)[1])
+    sample = walk(table, budget, reader.choose)
+    reader.finish()
+    return sample
 
 
 def mutate(table: DecisionTable, sample: Sample, rng: random.Random) -> Sample:
@@ -148,18 +149,12 @@ def mutate(table: DecisionTable, sample: Sample, rng: random.Random) -> Sample:
         return sample
     k = rng.choice(open_steps)
     choice, inputs = _change(table, sample.states[k], sample.choices[k], sample.anchors[k], rng)
-    states = list(sample.states[:k + 1])
-    choices = list(sample.choices[:k]) + [choice]
-    anchors = list(sample.anchors[:k]) + [inputs]
-    old = list(zip(sample.choices[k + 1:], sample.anchors[k + 1:], strict=True))
-    state, p = table.step(states[-1], choice).target, 0
-    while state != DONE_STATE:
-        (choice, inputs), p = _repair(table, state, old, p, rng)
-        states.append(state)
-        choices.append(choice)
-        anchors.append(inputs)
-        state = table.step(state, choice).target
-    return make_sample(table, sample.budget, tuple(states), tuple(choices), tuple(anchors))
+    record = (list(sample.states[:k + 1]), list(sample.choices[:k]) + [choice],
+              list(sample.anchors[:k]) + [inputs])
+    repair = _Repair(list(zip(sample.choices[k + 1:], sample.anchors[k + 1:], strict=True)),
+                     rng)
+    return walk(table, sample.budget, repair.choose, table.step(record[0][-1], choice).target,
+                record)
 
 
 def mutate_text(table: DecisionTable, text: str, budget: Budget, rng: random.Random) -> str:
@@ -186,20 +181,28 @@ def _change(table: DecisionTable, state: int, choice: int, inputs: tuple[int, ..
     return choice, inputs  # pragma: no cover - an anchor step with alternatives can flip
 
 
-def _repair(table: DecisionTable, state: int, old: list, p: int, rng: random.Random
-            ) -> tuple[tuple[int, tuple[int, ...]], int]:
-    """Reuse the parent's next (or next-but-one) decision if it fits, else choose at random."""
-    valid = table.choices(state)
-    for skip in (0, 1):
-        if p + skip >= len(old):
-            break
-        choice, inputs = old[p + skip]
-        if table.kind[state] == ANCHOR and choice >= table.no_inputs:
-            kept = tuple(j for j in inputs if j < table.layer_index(state))
-            if table.anchor_class(len(kept)) in valid:
-                return (table.anchor_class(len(kept)), kept), p + skip + 1
-        elif table.kind[state] != ANCHOR and choice in valid:
-            return (choice, ()), p + skip + 1
-    if table.kind[state] == ANCHOR:
-        return uniform_anchor(table, state, rng), p
-    return (rng.choice(valid), ()), p
+class _Repair:
+    """A chooser for `walk`: the parent's next (or next-but-one) decision where it still
+    fits, else a uniform choice."""
+
+    def __init__(self, old: list[tuple[int, tuple[int, ...]]], rng: random.Random) -> None:
+        self.old, self.p, self.rng = old, 0, rng
+
+    def choose(self, table: DecisionTable, state: int) -> tuple[int, tuple[int, ...]]:
+        valid = table.choices(state)
+        anchor = table.kind[state] == ANCHOR
+        for skip in (0, 1):
+            if self.p + skip >= len(self.old):
+                break
+            choice, inputs = self.old[self.p + skip]
+            if anchor and choice >= table.no_inputs:
+                kept = tuple(j for j in inputs if j < table.layer_index(state))
+                if table.anchor_class(len(kept)) in valid:
+                    self.p += skip + 1
+                    return table.anchor_class(len(kept)), kept
+            elif not anchor and choice in valid:
+                self.p += skip + 1
+                return choice, ()
+        if anchor:
+            return uniform_anchor(table, state, self.rng)
+        return self.rng.choice(valid), ()

@@ -198,12 +198,17 @@ def anchor_choice(table: DecisionTable, inputs: tuple[int, ...]) -> int:
     return table.anchor_class(len(inputs))
 
 
-def walk(table: DecisionTable, budget: Budget, chooser: Chooser, limit: int = 100_000) -> Sample:
-    """Follow `chooser` from the root to the end; returns the decision record."""
-    state, _ = table.root(budget)
-    states: list[int] = []
-    choices: list[int] = []
-    anchors: list[tuple[int, ...]] = []
+Record = tuple[list[int], list[int], list[tuple[int, ...]]]  # states, choices, anchors
+
+
+def walk(table: DecisionTable, budget: Budget, chooser: Chooser, start: int | None = None,
+         record: Record | None = None, limit: int = 100_000) -> Sample:
+    """Follow `chooser` to the end; returns the decision record. The one decision walk:
+    sampling (random, uniform), parsing a string and repairing a mutation all use it.
+
+    From the root, or from decision state `start` after the decisions in `record`."""
+    state = table.root(budget)[0] if start is None else start
+    states, choices, anchors = record if record is not None else ([], [], [])
     while state != DONE_STATE:
         if len(states) >= limit:  # pragma: no cover - budgets guarantee termination
             raise RuntimeError("sampling did not terminate")
