@@ -151,4 +151,5 @@ def main() -> None:
 from nasc.cli import compile as _compile  # noqa: E402,F401
 from nasc.cli import sample as _sample  # noqa: E402,F401
 from nasc.cli import search as _search  # noqa: E402,F401
+from nasc.cli import train as _train  # noqa: E402,F401
 from nasc.cli import validate as _validate  # noqa: E402,F401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import time
@@ -22,6 +21,7 @@ from nasc.cli import (
     note_ignored,
     user_errors,
 )
+from nasc.cli.search_options import front_line, objectives_note, search_config, user_options
 from nasc.errors import NascError
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -114,10 +114,14 @@ def _duration(seconds: float) -> str:
 @click.option("--device", default="cpu", show_default=True, help="Torch device for children.")
 @click.option("--store", "store_path", default="nasc-search.db", show_default=True,
               type=OutputPath(store=True))
-@click.option("--resume", is_flag=True, help="Continue the search in --store.")
+@click.option("--resume", is_flag=True,
+              help="Continue the search in --store with the options it was created with "
+                   "(--trials, --executor, --workers, --threads, --address, "
+                   "--gpus-per-trial and --device may change).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
               help="Best architectures printed at the end.")
+@user_options
 @user_errors
 def search(**opts: Any) -> None:
     """Search the space: sample, train each child, learn from its reward.
@@ -129,6 +133,7 @@ def search(**opts: Any) -> None:
     from nasc.runtime.search import run_search
 
     config = _config(opts)
+    objectives_note(config)
     progress = ProgressLine(config.trials)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop: like Ctrl-C
     try:
@@ -137,9 +142,10 @@ def search(**opts: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
     _print_summary(config, summary, opts["top"])
+    front_line(config)
     if summary.interrupted:
-        click.echo(f"nasc: interrupted; continue with the same command and --resume "
-                   f"(store {config.store})", err=True)
+        click.echo(f"nasc: interrupted; continue with nasc search --store {config.store} "
+                   f"--resume", err=True)
         sys.exit(130)
     finished = summary.counts["done"] + summary.counts["failed"]
     if opts["resume"] and not summary.trained + summary.reused and finished >= config.trials:
@@ -172,33 +178,11 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _config(opts: dict[str, Any]) -> Any:
-    from nasc.runtime.child import TrainConfig
-    from nasc.runtime.search import SearchConfig
-    from nasc.runtime.strategies import StrategyConfig
-
-    if opts["executor"] == "ray" and opts["address"] is None:
-        raise NascError("--executor ray needs --address HOST:PORT (or auto)")
-    note_ignored({name: where for name, (applies, where) in APPLIES.items()
-                  if not applies(opts)})
-    cpus = os.cpu_count() or 1
-    if opts["executor"] == "local" and opts["workers"] * opts["threads"] > cpus:
-        workers = max(1, cpus // opts["threads"])
-        click.echo(f"nasc: note: --workers {opts['workers']} x --threads {opts['threads']} "
-                   f"is more than this machine's {cpus} CPUs; using {workers} workers", err=True)
-        opts = {**opts, "workers": workers}
-    from nasc.device import TRAIN, check_device  # torch: only when a search runs
-
-    check_device(opts["device"], here=opts["executor"] != "ray", what="--device", allowed=TRAIN)
-    strategy = StrategyConfig(opts["strategy"], opts["batch"], opts["population"],
-                              opts["tournament"], opts["max_layers"], seed=opts["seed"],
-                              controller_lr=opts["controller_lr"])
-    train = TrainConfig(epochs=opts["epochs"], batch_size=opts["batch_size"], lr=opts["lr"],
-                        hidden_size=opts["hidden_size"], max_batches=opts["max_batches"],
-                        max_params=opts["max_params"], time_limit=opts["time_limit"],
-                        failure_reward=opts["failure_reward"], device=opts["device"])
-    return SearchConfig(opts["store_path"], opts["space"], opts["data"], opts["trials"], strategy,
-                        train, opts["executor"], opts["workers"], opts["threads"],
-                        opts["address"], opts["gpus_per_trial"])
+    """The search's configuration (with --resume, the store's: see `search_options`)."""
+    if not opts["resume"]:  # resumed: the store's options decide what applies
+        note_ignored({name: where for name, (applies, where) in APPLIES.items()
+                      if not applies(opts)})
+    return search_config(opts)
 
 
 # Options that only some settings read: (option, setting that reads it, its description).

@@ -66,6 +66,10 @@ def make_config(store: str, space: str = "cnn", data: str = "digits",
         if kind_of(data) == "nb201":
             raise NascError("--objective and --objectives read a trained child's metrics; "
                             "nb201 data looks trials up in its table")
+    if evaluate is not None:  # a typo is one line now, not a failure of every trial
+        from nasc.runtime.user import resolve
+
+        resolve(evaluate, "evaluate")
     strat = StrategyConfig(strategy, seed=seed, objectives=objectives,
                            **{k: v for k, v in options.items() if k in STRATEGY_OPTIONS})
     train = TrainConfig(evaluate=evaluate, objective=objective,
@@ -115,8 +119,13 @@ def resume_config(path: str, given: dict[str, Any]) -> tuple[SearchConfig, list[
     config = stored_config(path)
     old = flat(config)
     notes: list[str] = []
+    from nasc.grammar import builtin_names
+
     for name, value in given.items():
         if name not in old or _same(old[name], value):
+            continue
+        if name == "space" and not {old[name], value} & set(builtin_names()):
+            config = replace(config, space=value)  # a grammar file moved: its text decides
             continue
         option = "--" + name.replace("_", "-")
         if name not in EXECUTION:

@@ -33,7 +33,18 @@ def report_json(store: Store) -> dict[str, Any]:
         row = t.to_json()
         row["status"] = "pending" if t.status == "running" else t.status
         trials.append(row)
-    return {"experiment": experiment, "trials": trials, "controller": store.controller_steps()}
+    return {"experiment": experiment, "trials": trials, "controller": store.controller_steps(),
+            "pareto": pareto_ids(store)}
+
+
+def pareto_ids(store: Store) -> list[int] | None:
+    """The ids of the Pareto front of a search with --objectives (None without)."""
+    objectives = store.experiment()["config"].get("strategy", {}).get("objectives")
+    if not objectives:
+        return None
+    from nasc.runtime.multi import pareto_trials
+
+    return [t.id for t in pareto_trials(store.trials(), objectives)]
 
 
 def _score(t: Trial) -> str:
@@ -65,9 +76,14 @@ def leaderboard(store: Store, top: int = 10) -> str:
         last = steps[-1]
         lines.append(f"controller: {len(steps)} updates; at the last, baseline "
                      f"{last.get('baseline', 0.0):.4f}, entropy {last.get('entropy', 0.0):.3f}")
+    front = set(pareto_ids(store) or [])
+    if front:
+        lines.append(f"Pareto front ({cfg['strategy']['objectives']}): {len(front)} trials, "
+                     f"marked *: {', '.join(map(str, sorted(front)))}")
     rows = [("rank", "trial", "reward", metric, "params", "MACs", "seconds", "architecture")]
     for rank, t in enumerate(best, 1):
-        rows.append((str(rank), str(t.id), f"{t.reward:.4f}", _score(t), f"{t.params or 0:,}",
+        mark = "*" if t.id in front else ""
+        rows.append((str(rank), f"{mark}{t.id}", f"{t.reward:.4f}", _score(t), f"{t.params or 0:,}",
                      f"{t.macs or 0:,}", f"{t.seconds or 0:.1f}", t.arch))
     widths = [max(len(r[i]) for r in rows) for i in range(7)]
     for r in rows:

@@ -141,7 +141,14 @@ def load_user_data(ref: str) -> ImageData:
     integer labels 0..K-1). A test part, if given, is kept for `nasc train`."""
     from nasc.runtime.data import ImageData, check_labels
 
-    parts = _parts(resolve(ref, "--data")(), ref)
+    try:
+        value = resolve(ref, "--data")()
+    except NascError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code: its error, in one line
+        raise NascError(f"--data {ref}: the function raised {type(exc).__name__}: {exc}"
+                        ) from None
+    parts = _parts(value, ref)
     arrays: dict[str, torch.Tensor] = {}
     for split_name in ("train", "valid", "test"):
         if split_name in parts:

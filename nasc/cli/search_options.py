@@ -1,0 +1,143 @@
+"""`nasc search`'s user functions, objectives and `--resume`: options to a `SearchConfig`.
+
+    user_options(command)      adds --evaluate, --objective, --objectives
+    search_config(opts) -> SearchConfig   fresh (`make_config`) or from the store (--resume)
+
+A resumed search reads every defining option from its store; an option given on
+the command line must agree with it, except the execution options (`EXECUTION`:
+--trials, --executor, --workers, --threads, --address, --gpus-per-trial, --device),
+which may change and are noted when they do.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from nasc.errors import NascError
+
+# CLI parameter -> configuration name, where they differ
+_RENAMED = {"store_path": None, "resume": None, "top": None}
+
+
+def user_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options for user evaluators and objectives (added to `nasc search`)."""
+    options = [
+        click.option("--evaluate", default=None, metavar="MODULE:FUNCTION",
+                     help="Your evaluator instead of the built-in training: "
+                          "evaluate(model, trial) -> float or {metric: float}."),
+        click.option("--objective", default=None, metavar="EXPR",
+                     help="The reward as an expression over the final metrics (accuracy, "
+                          "perplexity, params, macs, latency, seconds, your evaluator's), "
+                          "e.g. 'accuracy * (latency / 0.01) ** -0.07'."),
+        click.option("--objectives", default=None, metavar="NAME:max|min,...",
+                     help="Two or more objectives for a Pareto front, e.g. "
+                          "accuracy:max,params:min (random and evolution rank by NSGA-II; "
+                          "reinforce learns from a scalarised reward)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _given(opts: dict[str, Any]) -> dict[str, Any]:
+    """The options typed on the command line, by configuration name."""
+    ctx = click.get_current_context()
+    out = {}
+    for name, value in opts.items():
+        if name in _RENAMED or ctx.get_parameter_source(name) != \
+                click.core.ParameterSource.COMMANDLINE:
+            continue
+        out[name] = value
+    if out.get("objectives") is not None:
+        from nasc.runtime.pareto import parse_objectives
+
+        out["objectives"] = ",".join(f"{n}:{d}" for n, d in parse_objectives(out["objectives"]))
+    return out
+
+
+def _user_paths(opts: dict[str, Any]) -> None:
+    """`--evaluate mymodule:fn` finds `mymodule.py` in the current folder, as `python -m`
+    would (worker processes inherit the path)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def search_config(opts: dict[str, Any]) -> Any:
+    """The `SearchConfig` for `nasc search` (from the store with --resume), checked."""
+    from nasc.runtime.config import make_config, resume_config
+
+    _user_paths(opts)
+    if opts["resume"]:
+        config, notes = resume_config(str(opts["store_path"]), _given(opts))
+        for note in notes:
+            click.echo(f"nasc: note: {note}", err=True)
+    else:
+        names = ("batch", "population", "tournament", "max_layers", "controller_lr", "epochs",
+                 "batch_size", "lr", "hidden_size", "max_batches", "max_params", "time_limit",
+                 "failure_reward", "device", "threads", "address", "gpus_per_trial")
+        config = make_config(str(opts["store_path"]), opts["space"], opts["data"],
+                             opts["strategy"], opts["trials"], opts["objective"],
+                             opts["objectives"], opts["evaluate"], opts["executor"],
+                             opts["workers"], opts["seed"], **{k: opts[k] for k in names})
+    return _checked(config)
+
+
+def _checked(config: Any) -> Any:
+    """Ray needs an address; local workers x threads fit the CPUs; the device exists;
+    the evaluator imports."""
+    from dataclasses import replace
+
+    if config.executor == "ray" and config.address is None:
+        raise NascError("--executor ray needs --address HOST:PORT (or auto)")
+    cpus = os.cpu_count() or 1
+    if config.executor == "local" and config.workers * config.threads > cpus:
+        workers = max(1, cpus // config.threads)
+        click.echo(f"nasc: note: --workers {config.workers} x --threads {config.threads} "
+                   f"is more than this machine's {cpus} CPUs; using {workers} workers", err=True)
+        config = replace(config, workers=workers)
+    from nasc.device import TRAIN, check_device  # torch: only when a search runs
+
+    check_device(config.train.device, here=config.executor != "ray", what="--device",
+                 allowed=TRAIN)
+    if config.train.evaluate is not None:
+        from nasc.runtime.user import resolve
+
+        resolve(config.train.evaluate, "evaluate")
+    return config
+
+
+def objectives_note(config: Any) -> None:
+    """Say how a multi-objective search turns its objectives into choices."""
+    objectives = config.strategy.objectives
+    if objectives is None:
+        return
+    if config.strategy.name == "reinforce":
+        click.echo(f"nasc: note: reinforce learns from one reward: the scalarised objective "
+                   f"{config.train.objective} (the front over {objectives} is in "
+                   f"`nasc report`)", err=True)
+    else:
+        how = ("parents by NSGA-II" if config.strategy.name == "evolution"
+               else "nothing (random), the front is reported")
+        click.echo(f"nasc: note: objectives {objectives}: {config.strategy.name} selects "
+                   f"{how}; rewards are the scalarised {config.train.objective}", err=True)
+
+
+def front_line(config: Any) -> None:
+    """The Pareto front's trial ids, for a multi-objective search."""
+    if config.strategy.objectives is None:
+        return
+    from nasc.runtime.multi import pareto_trials
+    from nasc.runtime.store import Store
+
+    store = Store.open(config.store, readonly=True)
+    try:
+        front = pareto_trials(store.trials(), config.strategy.objectives)
+    finally:
+        store.close()
+    ids = ", ".join(str(t.id) for t in front) or "none yet"
+    click.echo(f"Pareto front ({config.strategy.objectives}): trials {ids}")
