@@ -10,15 +10,14 @@ advances with a few array lookups:
 
     kind[d]          TOKEN, ANCHOR or DONE
     mask[d, v]       token v is valid in d (exact, and completable within budget)
-    anchor_ok[d, k]  anchor choice NONE + k is valid in d
+    anchor_ok[d, k]  anchor choice no_inputs + k is valid in d
     trans[d, c]      the next decision state after choice c (UNBUILT: not built yet)
 
-Choices are token ids 0..V-1 (at an anchor step, the end token stands for "any
-option": the inputs never change the next state), then for an anchor step NONE or
-NONE + k (k inputs; the last class, K, is "K or more": lists the parser
-cannot tell apart by length share a state). Budget: a token is valid only if
-what it leaves can still be completed within `max_tokens` tokens and
-`max_layers` layers (minimal completions from `LRTables`).
+Choices are token ids 0..vocab_size-1 (at an anchor step the end token stands for
+any option: the inputs never change the next state), then at an anchor step
+no_inputs + k, k inputs; k = input_classes means that many or more (lists the
+parser cannot tell apart share a state). A token is valid only if what it leaves
+can still be completed within the budget (exact completion costs: `lalr.py`).
 """
 
 from __future__ import annotations
