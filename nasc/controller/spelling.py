@@ -67,11 +67,12 @@ class Speller:
         return found
 
     def _splits(self, run: str, lead: str) -> bool:
-        text, words = run + lead, self.words
-        crossing = [(start, end) for start in range(len(run))
-                    for end in range(len(run) + 1, len(text) + 1)]
-        return not any(text[start:end] in words for start, end in crossing) and not any(
-            p.fullmatch(text, start, end) for start, end in crossing for p in self.patterns)
+        text, words, ends = run + lead, self.words, range(len(run) + 1, len(run + lead) + 1)
+        if any(text[start:end] in words for start in range(len(run)) for end in ends):
+            return False
+        return not any(p.fullmatch(text, start, end) for p in self.patterns
+                       for start in range(len(run)) if p.match(text, start)  # else none there
+                       for end in ends)
 
     def tail(self, run: str, glued: bool, body: str) -> str:
         """The text since the last separator once `body` is written after `run`."""
