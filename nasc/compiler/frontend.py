@@ -118,7 +118,10 @@ def _parse_tree(text: str, space: Space, filename: str) -> tuple[Tree | None, li
                 return None, errors  # an error in our own repair: the user's errors are out
             line, column = _line_col(text, edits.original(pos))
             message = _message(space, word, expected)
-            errors.append(_diagnostic(text, filename, line, column, message))
+            diagnostic = _diagnostic(text, filename, line, column, message)
+            if not word or diagnostic in errors:  # the end, or a repair that did not help
+                return None, errors + [diagnostic] * (diagnostic not in errors)
+            errors.append(diagnostic)
             repaired = _repair(current, pos, word, expected, space, edits)
             if repaired is None:
                 return None, errors

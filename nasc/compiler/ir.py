@@ -194,15 +194,16 @@ def verify(graph: Graph) -> None:
         if data["name"] in names:
             raise IRError(f"%{n}: duplicate name {data['name']!r}")
         names.add(data["name"])
-        if data["op"] in _SINKS:
+        if data["op"] in _OUTPUTS:
             has_output = True
-        elif not succ[n]:
+        elif data["op"] not in _SINKS and not succ[n]:
             raise IRError(f"%{n} = {data['op']}: result is never used")
     if not has_output:
         raise IRError("the graph has no output")
 
 
-_SINKS = ("output", "state_out")
+_OUTPUTS = ("output", "state_out")
+_SINKS = (*_OUTPUTS, "discard")  # a discarded value is computed, never read
 
 
 def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from lark import Token, Tree
 
 from nasc.compiler.ast import Cell, Edge, SpaceArch, Span
-from nasc.grammar.semantics import CellSpec, Semantics
+from nasc.grammar.semantics import CellSpec, Semantics, op_name
 from nasc.grammar.terminals import local_name
 
 
@@ -41,5 +41,5 @@ def _edges(node: Tree, spec: CellSpec, previous: int) -> list[Edge]:
         op = next(t for t in tokens if local_name(t.type) == spec.op)
         sources = [t for t in tokens if local_name(t.type) in spec.source]
         index = int(str(sources[0]).strip().lstrip("~")) if sources else previous
-        edges.append(Edge(str(op), index, Span(op.line or 0, op.column or 0)))
+        edges.append(Edge(op_name(str(op)), index, Span(op.line or 0, op.column or 0)))
     return edges

@@ -110,6 +110,15 @@ class _Where:
         return NascError(f"{self.path}:{row}:{col}: error: space semantics: {message}")
 
 
+def op_name(token: str) -> str:
+    """An op token's text as [ops] names it: `'sep_conv_3x3'` (quoted, as DARTS writes
+    genotypes) is `sep_conv_3x3`."""
+    token = token.strip()
+    if len(token) > 1 and token[0] == token[-1] and token[0] in "'\"":
+        return token[1:-1]
+    return token
+
+
 def declared_lines(text: str) -> list[tuple[int, str]]:
     """The `//%` lines of a grammar: (line number, TOML text)."""
     found = []
@@ -293,7 +302,7 @@ def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: s
                                   key="op" if name == cell.op else "source",
                                   section=f"cells.{cell.name}")
         spelled = literals(terminals[cell.op]) or ()
-        missing = [word for word in spelled if word not in semantics.ops]
+        missing = [op_name(w) for w in spelled if op_name(w) not in semantics.ops]
         if missing:
             raise where.error(f"cells.{cell.name}: the grammar's {cell.op} can spell "
                               f"{missing[0]!r}, which [ops] does not define", key="op",

@@ -110,3 +110,16 @@ def _small_darts(tmp_path: Path, text: str, channels: int, cells: int) -> torch.
     path = tmp_path / "darts_small.lark"
     path.write_text(source)
     return nasc.compile(text, space=str(path))
+
+
+def test_darts_cell_that_never_reads_its_first_input(tmp_path):
+    """The published network computes preprocess0 even when no op reads it: same weights,
+    same outputs (the IR keeps the value with a `discard` sink)."""
+    normal = [("sep_conv_3x3", 1), ("skip_connect", 1)] + [("max_pool_3x3", 2)] * 2 + \
+        [("dil_conv_3x3", 3), ("none", 2), ("avg_pool_3x3", 4), ("sep_conv_5x5", 1)]
+    text = (f"Genotype(normal={normal}, normal_concat=[2, 3, 4, 5], reduce={normal}, "
+            f"reduce_concat=[2, 3, 4, 5])")
+    torch.manual_seed(0)
+    compiled = _small_darts(tmp_path, text, channels=8, cells=4)
+    assert compiled.nasc.ir.find("discard")
+    _assert_same_network(compiled, DARTSNetwork(parse_genotype(text), C=8, layers=4))

@@ -13,7 +13,7 @@
 
 Elementwise ops (relu, tanh, sigmoid, identity, add, mul) keep the shape and
 count nothing. `input`, `state_in`, `output` and `state_out` are the graph's
-sources and sinks.
+sources and sinks; `discard` is the sink of a value computed but never read.
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ def _state_out(b: Builder, n: int) -> fx.Node:
     return b.operands(n)[0]
 
 
+def _discard(b: Builder, n: int) -> fx.Node:
+    """A value the network computes but nothing reads (DARTS's unread cell input)."""
+    return b.operands(n)[0]
+
+
 def _identity(b: Builder, n: int) -> fx.Node:
     return b.operands(n)[0]
 
@@ -240,6 +245,7 @@ BUILTIN_OPS = [
     Op("state_in", 0, _source, attrs={"state": "str", "shape": "tuple"}, emit=_state_in),
     Op("output", 1, _first, emit=_output),
     Op("state_out", 1, _first, attrs={"state": "str"}, emit=_state_out),
+    Op("discard", 1, _first, emit=_discard),
     Op("relu", 1, function="torch.nn.functional.relu"),
     Op("tanh", 1, function="torch.tanh"),
     Op("sigmoid", 1, function="torch.sigmoid"),

@@ -118,8 +118,13 @@ def _cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: 
             states.append(emit.add(merge, *terms, name=f"{prefix}_n{index}"))
     nodes = states[len(inputs):]
     if spec.output == "last" or len(nodes) == 1:
-        return nodes[-1]
-    return emit.add("concat", *nodes, name=f"{prefix}_out")
+        out = nodes[-1]
+    else:
+        out = emit.add("concat", *nodes, name=f"{prefix}_out")
+    for i, state in enumerate(states):  # computed, as the published networks do, unread
+        if state != out and not emit.graph.users(state):
+            emit.add("discard", state, name=f"{prefix}_unread{i}")
+    return out
 
 
 def _stack(emit: Emitter, step: dict[str, Any], x: int, arch: SpaceArch,
