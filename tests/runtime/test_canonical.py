@@ -7,6 +7,8 @@ change the key, and only weight permutations and spelling may leave it alone.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -103,6 +105,35 @@ def test_keys_agree_with_the_keys_already_stored() -> None:
     clash = Canonicalizer(load_space("cnn"), CNN_OPTIONS, {base: "conv 5x5 24"})
     assert clash.key("conv 3x3 24") == base + "-1" and clash.collisions == 1
     assert clash.key("conv 3x3 24") == base + "-1"  # stable once assigned
+    assert clash.collisions == 2  # each look-up compares with the other form again
+    twice = Canonicalizer(load_space("cnn"), CNN_OPTIONS,
+                          {base: "conv 5x5 24", base + "-1": "conv 7x7 24"})
+    assert twice.key("conv 3x3 24") == base + "-2" and twice.collisions == 2
+
+
+def test_keys_depend_on_the_data_shape() -> None:
+    """The same text on other data is another network (input channels, classes)."""
+    archs = ("conv 3x3 24", "rnn base 2; 0: add tanh; 1: mul relu; 2: mul sigmoid; "
+             "inject 0: add relu; cell 1")
+    cnn, rnn = load_space("cnn"), load_space("rnn")
+    digits = Canonicalizer(cnn, CNN_OPTIONS).key(archs[0])
+    assert Canonicalizer(cnn, {"input_shape": (3, 8, 8), "num_classes": 10}).key(archs[0]) != digits
+    assert Canonicalizer(cnn, {"input_shape": (1, 8, 8), "num_classes": 5}).key(archs[0]) != digits
+    assert Canonicalizer(rnn, {"hidden_size": 16}).key(archs[1]) != \
+        Canonicalizer(rnn, RNN_OPTIONS).key(archs[1])
+
+
+def test_keys_are_taken_in_the_search_space(tmp_path: Path) -> None:
+    """A custom space is the one the text is compiled in: text outside it does not compile
+    (a text key), although the built-in `cnn` would compile it."""
+    space = tmp_path / "small.lark"
+    space.write_text('//% extends = "cnn"\n%import cnn (start, KERNEL_HEIGHT, KERNEL_WIDTH, FILTER_COUNT, WS, '
+                     'COMMENT)\n%ignore WS\n%ignore COMMENT\n%override KERNEL_HEIGHT: "3"\n')
+    small = Canonicalizer(load_space(str(space)), CNN_OPTIONS)
+    builtin = Canonicalizer(load_space("cnn"), CNN_OPTIONS)
+    assert small.key("conv 5x5 24").startswith("text:")
+    assert not builtin.key("conv 5x5 24").startswith("text:")
+    assert small.key("conv 3x5 24") == builtin.key("conv 3x5 24")
 
 
 LAYER = st.tuples(st.sampled_from(["conv", "maxpool", "avgpool"]),
