@@ -144,8 +144,8 @@ def search(**opts: Any) -> None:
     _print_summary(config, summary, opts["top"])
     front_line(config)
     if summary.interrupted:
-        click.echo(f"nasc: interrupted; continue with nasc search --store {config.store} "
-                   f"--resume", err=True)
+        click.echo(f"nasc: interrupted; continue with the same command and --resume "
+                   f"(store {config.store})", err=True)
         sys.exit(130)
     finished = summary.counts["done"] + summary.counts["failed"]
     if opts["resume"] and not summary.trained + summary.reused and finished >= config.trials:
