@@ -108,3 +108,66 @@ def test_rewards_of_the_wrong_shape_are_refused() -> None:
     samples = ctl.sample(3).samples
     with pytest.raises(ValueError, match="3 samples but rewards of shape"):
         ctl.update(samples, [1.0, 2.0])
+
+
+def test_int_rewards_and_the_trainer_temperature_are_used() -> None:
+    """Rewards may be integers; the replay that scores the samples uses the trainer's
+    temperature (the one they were sampled at), not 1."""
+    ctl = _controller(temperature=2.0)
+    ctl.baseline = 0.0
+    samples = ctl.sample(4).samples
+    ctl.policy.zero_grad()
+    hot = ctl.policy.replay(samples, 2.0)
+    (-(torch.tensor([1.0, 0.0, 1.0, 0.0]) * hot.log_prob).mean()).backward()
+    expected = {n: p.grad.clone() for n, p in ctl.policy.named_parameters()}
+    ctl.update(samples, [1, 0, 1, 0])
+    for name, param in ctl.policy.named_parameters():
+        assert torch.allclose(param.grad, expected[name], rtol=1e-4, atol=1e-7), name
+
+
+def test_budgets_follow_the_curriculum_unless_fixed() -> None:
+    from nasc.controller import Curriculum
+
+    ctl = Controller("cnn", curriculum=Curriculum(start=2, step=1, every=4, limit=3), seed=0)
+    assert ctl.current_budget() == Budget(2, None, 2)  # cnn needs no token budget
+    ctl.sample(3)
+    assert ctl.samples_seen == 3 and ctl.current_budget() == Budget(2, None, 2)
+    batch = ctl.sample(2)  # drawn at 3 seen: still 2 layers each
+    assert all(s.text.count("\n") + s.text.count(";") == 1 for s in batch.samples)
+    assert ctl.samples_seen == 5 and ctl.current_budget() == Budget(3, None, 3)
+    ctl.sample(20)
+    assert ctl.current_budget() == Budget(3, None, 3)  # the limit
+    fixed = Controller("cnn", budget=Budget(4), seed=0)
+    fixed.sample(10)
+    assert fixed.current_budget() == Budget(4)
+    assert Controller("rnn", seed=0).current_budget() == Budget(None, None)  # finite space
+    loose = Controller("cnn", curriculum=Curriculum(start=3, exact=False), seed=0)
+    assert loose.current_budget() == Budget(3, None, 0)
+
+
+def test_recursive_spaces_get_the_token_budget() -> None:
+    from pathlib import Path
+
+    nested = Path(__file__).resolve().parents[2] / "examples" / "nested.lark"
+    ctl = Controller(str(nested), max_tokens=40, seed=0)
+    assert ctl.current_budget() == Budget(None, 40)
+
+
+def test_seeded_controllers_sample_alike_whatever_the_global_rng() -> None:
+    torch.manual_seed(1)
+    a = Controller("cnn", budget=Budget(3), seed=7).sample(6)
+    torch.manual_seed(2)
+    b = Controller("cnn", budget=Budget(3), seed=7).sample(6)
+    assert [s.text for s in a.samples] == [s.text for s in b.samples]
+    c = Controller("cnn", budget=Budget(3), seed=8).sample(6)
+    assert [s.text for s in c.samples] != [s.text for s in a.samples]
+
+
+def test_sample_temperature_overrides_the_trainer_temperature() -> None:
+    ctl = _controller(temperature=1.0)
+    batch = ctl.sample(5, temperature=3.0)
+    with torch.no_grad():
+        at3 = ctl.policy.replay(batch.samples, 3.0).log_prob
+        at1 = ctl.policy.replay(batch.samples, 1.0).log_prob
+    assert torch.allclose(batch.log_prob, at3, atol=1e-4)
+    assert not torch.allclose(batch.log_prob, at1, atol=1e-2)
