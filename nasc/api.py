@@ -94,13 +94,13 @@ def canonical(source: Source, space: str | Path | Space | None = None,
               **options: Any) -> nx.DiGraph:
     """The canonical form of `source` (see `nasc.compiler.canonical`): no weights.
 
-    In a space with a skeleton (NAS-Bench-201, DARTS) the form is taken over the
-    cells, each lowered once on its own: the skeleton is the same for every string.
+    In a space whose strings only fill cells of a fixed skeleton (NAS-Bench-201, DARTS)
+    the form is taken over the cells, each lowered once on its own.
     """
     from nasc.compiler.canonical import canonical_form
 
     arch, _ = load_arch(source, space)
-    if isinstance(arch, SpaceArch):
+    if isinstance(arch, SpaceArch) and not arch.blocks:
         return canonical_form(lower_cells(arch))
     return canonical_form(compile_ir(arch, space, **options))
 

@@ -199,6 +199,23 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Block:
+    """One block of a block sequence: its op, the arguments its tokens gave, its repeats."""
+
+    name: str  # the [blocks.NAME] it belongs to
+    op: str
+    args: tuple[tuple[str, Any], ...]
+    repeat: int = 1
+
+    def __str__(self) -> str:
+        args = " ".join(f"{k}={v}" for k, v in self.args)
+        return f"{self.op}({args}) x{self.repeat}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "args": dict(self.args), "repeat": self.repeat}
+
+
+@dataclass(frozen=True)
 class SpaceArch:
     """An architecture of a space with declared semantics: its cells, read from the text.
 
@@ -207,6 +224,7 @@ class SpaceArch:
 
     text: str
     cells: tuple[Cell, ...]
+    blocks: tuple[Block, ...] = ()
     semantics: Any = field(default=None, compare=False, repr=False)
     space = "cnn"  # the kind of network: an image classifier
 
@@ -220,7 +238,8 @@ class SpaceArch:
         return next(c for c in self.cells if c.name == name)
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "cells": {c.name: c.to_json() for c in self.cells}}
+        return {"text": self.text, "cells": {c.name: c.to_json() for c in self.cells},
+                "blocks": [b.to_json() for b in self.blocks]}
 
 
 # --- validity-only spaces ----------------------------------------------------

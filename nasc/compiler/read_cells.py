@@ -11,15 +11,39 @@ from __future__ import annotations
 
 from lark import Token, Tree
 
-from nasc.compiler.ast import Cell, Edge, SpaceArch, Span
-from nasc.grammar.semantics import CellSpec, Semantics, op_name
+from nasc.compiler.ast import Block, Cell, Edge, SpaceArch, Span
+from nasc.grammar.semantics import BlockSpec, CellSpec, Semantics, op_name
 from nasc.grammar.terminals import local_name
 
 
 def read_space_arch(tree: Tree, text: str, semantics: Semantics) -> SpaceArch:
     """The cells of one architecture (the tree's rule names already local)."""
     cells = tuple(_read_cell(tree, spec) for spec in semantics.cells.values())
-    return SpaceArch(" ".join(text.split()), cells, semantics)
+    blocks = tuple(block for spec in semantics.blocks.values()
+                   for block in _read_blocks(tree, spec))
+    return SpaceArch(" ".join(text.split()), cells, blocks, semantics)
+
+
+def _read_blocks(tree: Tree, spec: BlockSpec) -> list[Block]:
+    """Each subtree of `spec.rule` is one block; a bound terminal gives its number, or
+    True where its text is a word (a flag such as `se`); an absent one gives nothing."""
+    blocks = []
+    subtrees = [t for t in tree.iter_subtrees_topdown() if t.data == spec.rule]
+    for position, sub in enumerate(subtrees):
+        values = sub.scan_values(lambda v: isinstance(v, Token))
+        tokens = {local_name(t.type): str(t) for t in values}
+        args = dict(spec.fixed[position]) if position < len(spec.fixed) else {}
+        for arg, terminal in spec.args.items():
+            if terminal in tokens:
+                args[arg] = _value(tokens[terminal])
+        op = op_name(tokens[spec.op]) if spec.op in tokens else spec.op
+        repeat = int(tokens[spec.repeat]) if spec.repeat in tokens else 1
+        blocks.append(Block(spec.name, op, tuple(sorted(args.items())), repeat))
+    return blocks
+
+
+def _value(text: str) -> int | bool:
+    return int(text) if text.strip().isdigit() else True
 
 
 def _read_cell(tree: Tree, spec: CellSpec) -> Cell:

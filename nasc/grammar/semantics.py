@@ -70,6 +70,23 @@ class CellSpec:
 
 
 @dataclass(frozen=True)
+class BlockSpec:
+    """A sequence of blocks read from the subtrees of `rule`: each one op applied with
+    arguments read from its tokens (`args`: argument -> terminal), `fixed` arguments per
+    position, repeated as many times as the `repeat` terminal says."""
+
+    name: str
+    rule: str
+    op: str  # a registered op, or a terminal whose text [ops] maps to one
+    args: dict[str, str] = field(default_factory=dict)
+    repeat: str | None = None
+    fixed: tuple[dict[str, Any], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"BlockSpec({self.name}: {self.op} per {self.rule})"
+
+
+@dataclass(frozen=True)
 class Semantics:
     """A space's declared meaning: the network kind, how it lowers, its ops and skeleton."""
 
@@ -77,6 +94,7 @@ class Semantics:
     lowering: str  # "sequence" | "tree" | "skeleton"
     ops: dict[str, OpUse] = field(default_factory=dict)
     cells: dict[str, CellSpec] = field(default_factory=dict)
+    blocks: dict[str, BlockSpec] = field(default_factory=dict)
     body: tuple[dict[str, Any], ...] = ()
     source: str = ""  # the `//%` lines, as declared (for error locations)
 
@@ -157,7 +175,7 @@ def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: _Where
     return builtin[name]
 
 
-_TOP = {"kind", "lowering", "ops", "cells", "network", "modules"}
+_TOP = {"kind", "lowering", "ops", "cells", "blocks", "network", "modules"}
 
 
 def _build(table: dict[str, Any], where: _Where) -> Semantics:
@@ -177,13 +195,15 @@ def _build(table: dict[str, Any], where: _Where) -> Semantics:
                           key="lowering")
     ops = {text: _op_use(text, value, where) for text, value in table.get("ops", {}).items()}
     cells = {name: _cell(name, spec, where) for name, spec in table.get("cells", {}).items()}
+    blocks = {name: _blocks(name, spec, ops, where)
+              for name, spec in table.get("blocks", {}).items()}
     network = table.get("network", {})
     if lowering == "skeleton" and not network.get("body"):
         raise where.error("a skeleton space needs [network] with a `body` list", key="network")
     body = tuple(network.get("body", ()))
     for step in body:
-        _check_step(step, cells, where)
-    return Semantics(KINDS[kind], lowering, ops, cells, body,
+        _check_step(step, cells, blocks, where)
+    return Semantics(KINDS[kind], lowering, ops, cells, blocks, body,
                      "\n".join(t for _, t in where.lines))
 
 
@@ -252,16 +272,42 @@ def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
     return cell
 
 
-_STEP_KEYS = {"op": set(), "cell": {"repeat"},
+_BLOCK_KEYS = {"rule", "op", "args", "repeat", "fixed"}
+
+
+def _blocks(name: str, spec: dict[str, Any], ops: dict[str, OpUse], where: _Where
+            ) -> BlockSpec:
+    from nasc.compiler.ops import COMPOSITES, OPS
+
+    section = f"blocks.{name}"
+    unknown = set(spec) - _BLOCK_KEYS
+    if unknown:
+        raise where.error(f"{section}: unknown key {sorted(unknown)[0]!r} (expected "
+                          f"{', '.join(sorted(_BLOCK_KEYS))})", key=sorted(unknown)[0],
+                          section=section)
+    for key in ("rule", "op"):
+        if not isinstance(spec.get(key), str):
+            raise where.error(f"{section}: `{key}` names a {'rule' if key == 'rule' else 'op'}",
+                              key=section)
+    block = BlockSpec(name, spec["rule"], spec["op"], dict(spec.get("args", {})),
+                      spec.get("repeat"), tuple(spec.get("fixed", ())))
+    if block.op in OPS or block.op in COMPOSITES:
+        for arg in (*block.args, *(k for fixed in block.fixed for k in fixed)):
+            _check_args(block.op, {arg: None}, section, where, "args")
+    return block
+
+
+_STEP_KEYS = {"op": set(), "cell": {"repeat"}, "blocks": set(),
               "stack": {"normal", "reduce", "reductions", "channels", "preprocess",
                         "reduced_preprocess"}}
 
 
-def _check_step(step: Any, cells: dict[str, CellSpec], where: _Where) -> None:
+def _check_step(step: Any, cells: dict[str, CellSpec], blocks: dict[str, BlockSpec],
+                where: _Where) -> None:
     kinds = [k for k in _STEP_KEYS if isinstance(step, dict) and k in step]
     if len(kinds) != 1:
-        raise where.error(f"network.body: each step has one of `op`, `cell`, `stack`, "
-                          f"got {step!r}", key="body")
+        raise where.error(f"network.body: each step has one of `op`, `cell`, `blocks`, "
+                          f"`stack`, got {step!r}", key="body")
     kind = kinds[0]
     if kind == "op":
         args = {k: v for k, v in step.items() if k != "op"}
@@ -275,6 +321,9 @@ def _check_step(step: Any, cells: dict[str, CellSpec], where: _Where) -> None:
     for key in missing:
         if key not in step:
             raise where.error(f"network.body: a `stack` step needs `{key}`", key="body")
+    if kind == "blocks" and step["blocks"] not in blocks:
+        raise where.error(f"network.body: no blocks named {step['blocks']!r} (declared: "
+                          f"{', '.join(blocks) or 'none'})", key="body")
     for ref in (step.get("cell"), step.get("normal"), step.get("reduce")):
         if ref is not None and ref not in cells:
             raise where.error(f"network.body: no cell named {ref!r} (declared: "
@@ -290,6 +339,15 @@ def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: s
     where = _Where(path, text, declared_lines(text))
     trees = {local_name(str(r.alias or r.origin.name)) for r in parser.rules}
     terminals = {local_name(t.name): t for t in parser.terminals}
+    for block in semantics.blocks.values():
+        section = f"blocks.{block.name}"
+        if block.rule not in trees:
+            raise where.error(f"{section}: rule {block.rule!r} is no rule or alias of the "
+                              f"grammar", key="rule", section=section)
+        for name in (*block.args.values(), block.repeat):
+            if name is not None and name not in terminals:
+                raise where.error(f"{section}: {name!r} is no terminal of the grammar",
+                                  key="args", section=section)
     for cell in semantics.cells.values():
         for key in ("rule", "node", "edge"):
             name = getattr(cell, key)

@@ -183,3 +183,47 @@ def resblock(b: Emit, x: int, *, name: str, filters: int, stride: int = 2) -> in
     if stride != 1 or filters != b.channels(x):
         shortcut = expand(b, "conv", shortcut, f"{name}_down", kernel=1, filters=filters)
     return b.add("add", shortcut, branch, name=f"{name}_add")
+
+
+@register_composite("squeeze_excite")
+def squeeze_excite(b: Emit, x: int, *, name: str, reduced: int | None = None,
+                   ratio: float = 0.25) -> int:
+    """Squeeze-and-excitation: global pool -> linear (C -> R) -> relu -> linear (R -> C)
+    -> sigmoid, the result scaling the channels; R = `reduced` or max(1, C * ratio)."""
+    channels = b.channels(x)
+    reduced = reduced or max(1, int(channels * ratio))
+    pooled = b.add("global_avgpool", x, name=f"{name}_pool")
+    squeeze = b.add("linear", pooled, name=f"{name}_reduce", features=reduced, bias=True)
+    relu = b.add("relu", squeeze, name=f"{name}_relu")
+    excite = b.add("linear", relu, name=f"{name}_expand", features=channels, bias=True)
+    gate = b.add("sigmoid", excite, name=f"{name}_gate")
+    return b.add("scale", x, gate, name=f"{name}_scale")
+
+
+@register_composite("mbconv")
+def mbconv(b: Emit, x: int, *, name: str, filters: int | None = None, expansion: int = 6,
+           kernel: int = 3, stride: int = 1, se: bool = False, se_ratio: float = 0.25) -> int:
+    """The inverted bottleneck of MobileNetV2 / MnasNet: 1x1 conv to C*expansion (none at
+    expansion 1) -> bn -> relu6; depthwise kxk conv (stride) -> bn -> relu6;
+    squeeze-excite (reduced to C_in*se_ratio) when `se`; 1x1 conv to F -> bn; plus the
+    input when the stride is 1 and F = C_in."""
+    channels = b.channels(x)
+    filters = filters or channels
+    h = x
+    if expansion != 1:
+        h = _pointwise_relu6(b, h, f"{name}_expand", channels * expansion)
+    dw = dw_conv(b, h, name=f"{name}_dw", kernel=kernel, stride=stride)
+    h = b.add("relu6", b.add("batchnorm", dw, name=f"{name}_dw_bn"), name=f"{name}_dw_relu")
+    if se:
+        h = squeeze_excite(b, h, name=f"{name}_se", reduced=max(1, int(channels * se_ratio)))
+    project = expand(b, "conv", h, f"{name}_project", kernel=1, filters=filters)
+    out = b.add("batchnorm", project, name=f"{name}_project_bn")
+    if stride == 1 and filters == channels:
+        out = b.add("add", x, out, name=f"{name}_add")
+    return out
+
+
+def _pointwise_relu6(b: Emit, x: int, name: str, filters: int) -> int:
+    """1x1 conv -> bn -> relu6: the expansion of an inverted bottleneck."""
+    conv = expand(b, "conv", x, name, kernel=1, filters=filters)
+    return b.add("relu6", b.add("batchnorm", conv, name=f"{name}_bn"), name=f"{name}_relu")

@@ -9,6 +9,7 @@
                 zero-pads smaller operands at the bottom and right)
     pad         (left, right, top, bottom); negative amounts crop
     zero        zeros of the operand's shape, subsampled by `stride`
+    scale       an image (C, H, W) times per-channel weights (C,) (squeeze-excite)
     sum         the sum of two or more operands of one shape
 
 Elementwise ops (relu, tanh, sigmoid, identity, add, mul) keep the shape and
@@ -107,6 +108,13 @@ def _pool_shape(attrs: Attrs, shapes: list[Shape]) -> Shape:
     return (shapes[0][0],)
 
 
+def _scale_shape(attrs: Attrs, shapes: list[Shape]) -> Shape:
+    if len(shapes[0]) != 3 or shapes[1] != shapes[0][:1]:
+        raise ShapeError(f"scale needs an image (C, H, W) and C weights, got "
+                         f"{list(shapes[0])} and {list(shapes[1])}")
+    return shapes[0]
+
+
 def _slice_shape(attrs: Attrs, shapes: list[Shape]) -> Shape:
     if (attrs["index"] + 1) * attrs["size"] > shapes[0][0]:
         raise ShapeError(f"slice {attrs['index']} of size {attrs['size']} is out of range")
@@ -186,6 +194,16 @@ def _zero(b: Builder, n: int) -> fx.Node:
     return b.call("call_method", n, "mul", (x, 0.0))
 
 
+def _scale(b: Builder, n: int) -> fx.Node:
+    """x * s[:, :, None, None]: per-channel weights (B, C) applied to an image (B, C, H, W)."""
+    x, weights = b.operands(n)
+    name = b.ir.node(n)["name"]
+    wide = b.fx.create_node("call_function", operator.getitem,
+                            (weights, (slice(None), slice(None), None, None)), {},
+                            name=f"{name}_weights")
+    return b.call("call_function", n, operator.mul, (x, wide))
+
+
 def _global_avgpool(b: Builder, n: int) -> fx.Node:
     return b.call("call_method", n, "mean", (*b.operands(n), (2, 3)))  # (B, C)
 
@@ -247,12 +265,14 @@ BUILTIN_OPS = [
     Op("state_out", 1, _first, attrs={"state": "str"}, emit=_state_out),
     Op("discard", 1, _first, emit=_discard),
     Op("relu", 1, function="torch.nn.functional.relu"),
+    Op("relu6", 1, function="torch.nn.functional.relu6"),
     Op("tanh", 1, function="torch.tanh"),
     Op("sigmoid", 1, function="torch.sigmoid"),
     Op("identity", 1, emit=_identity),
     Op("add", 2, function="operator.add"),
     Op("mul", 2, function="operator.mul"),
     Op("sum", None, emit=_sum),
+    Op("scale", 2, _scale_shape, emit=_scale),
     Op("zero", 1, _zero_shape, defaults={"stride": 1}, attrs={"stride": "int"}, emit=_zero),
     Op("conv", 1, _conv_shape, _conv_count, attrs={**_WINDOW, "filters": "int",
        "dilation": "int", "groups": "int", "bias": "bool"},

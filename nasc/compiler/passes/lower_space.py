@@ -78,6 +78,8 @@ def lower_space(arch: SpaceArch, input_shape: tuple[int, int, int], num_classes:
     for step in semantics.body:
         if "op" in step:
             x = _op_step(emit, step, x, "stem" if cells == 0 else f"after{cells}")
+        elif "blocks" in step:
+            x = _blocks_step(emit, arch, step["blocks"], x)
         elif "cell" in step:
             for _ in range(step.get("repeat", 1)):
                 cells += 1
@@ -100,6 +102,20 @@ def _op_step(emit: Emitter, step: dict[str, Any], x: int, prefix: str) -> int:
     out = emit.apply(OpUse(step["op"], args), x, name)
     emit.graph.meta["blocks"].append((emit.block, step["op"]))
     return out
+
+
+def _blocks_step(emit: Emitter, arch: SpaceArch, name: str, x: int) -> int:
+    """Each block's op, `repeat` times in a row; a stride applies to the first only."""
+    for i, block in enumerate(b for b in arch.blocks if b.name == name):
+        emit.block += 1
+        use = emit.ops.get(block.op, OpUse(block.op, {}))
+        args = {**use.args, **dict(block.args)}
+        for r in range(block.repeat):
+            stride = args.get("stride", 1) if r == 0 else 1
+            x = emit.apply(OpUse(use.op, {**args, "stride": stride}), x,
+                           f"{name}{i + 1}_{r + 1}")
+        emit.graph.meta["blocks"].append((emit.block, f"{name} {i + 1}"))
+    return x
 
 
 def _cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: str,
