@@ -136,6 +136,31 @@ def _parts(value: Any, ref: str) -> dict[str, Any]:
                     f"{type(value).__name__}")
 
 
+def _arrays(parts: dict[str, Any], ref: str) -> dict[str, torch.Tensor]:
+    """x_SPLIT (float) and y_SPLIT (int64) tensors for the splits `parts` holds."""
+    arrays: dict[str, torch.Tensor] = {}
+    for split_name in ("train", "valid", "test"):
+        if split_name in parts:
+            arrays["x_" + split_name], arrays["y_" + split_name] = _stack(
+                parts[split_name], split_name, ref)
+        elif "x_" + split_name in parts:
+            for axis in "xy":
+                key = f"{axis}_{split_name}"
+                arrays[key] = _tensor(parts.get(key), key, ref)
+    for key in ("x_train", "y_train", "x_valid", "y_valid"):
+        if key not in arrays:
+            raise NascError(f"--data {ref}: no {key} in what it returned")
+    return {k: v.float() if k[0] == "x" else v.long() for k, v in arrays.items()}
+
+
+def _check_split(x: torch.Tensor, y: torch.Tensor | None, split_name: str, ref: str) -> None:
+    if x.dim() != 4 or y is None or y.dim() != 1 or len(x) != len(y) or not len(y):
+        raise NascError(f"--data {ref}: {split_name} must be images (N, C, H, W) and N "
+                        f"labels, got {tuple(x.shape)} and {None if y is None else tuple(y.shape)}")
+    if not torch.isfinite(x).all():
+        raise NascError(f"--data {ref}: {split_name} images hold NaN or infinite values")
+
+
 def load_user_data(ref: str) -> ImageData:
     """Call the data function `ref` and check what it returns (images (N, C, H, W) with
     integer labels 0..K-1). A test part, if given, is kept for `nasc train`."""
@@ -149,39 +174,18 @@ def load_user_data(ref: str) -> ImageData:
         raise NascError(f"--data {ref}: the function raised {type(exc).__name__}: {exc}"
                         ) from None
     parts = _parts(value, ref)
-    arrays: dict[str, torch.Tensor] = {}
-    for split_name in ("train", "valid", "test"):
-        if split_name in parts:
-            arrays["x_" + split_name], arrays["y_" + split_name] = _stack(
-                parts[split_name], split_name, ref)
-        elif "x_" + split_name in parts:
-            for axis in "xy":
-                key = f"{axis}_{split_name}"
-                arrays[key] = _tensor(parts.get(key), key, ref)
-    for key in ("x_train", "y_train", "x_valid", "y_valid"):
-        if key not in arrays:
-            raise NascError(f"--data {ref}: no {key} in what it returned")
-    x = {k: v.float() for k, v in arrays.items() if k[0] == "x"}
-    y = {k: v.long() for k, v in arrays.items() if k[0] == "y"}
-    for split_name in ("train", "valid", "test"):
-        xs, ys = x.get("x_" + split_name), y.get("y_" + split_name)
-        if xs is None:
-            continue
-        if xs.dim() != 4 or ys is None or ys.dim() != 1 or len(xs) != len(ys) or not len(ys):
-            raise NascError(f"--data {ref}: {split_name} must be images (N, C, H, W) and N "
-                            f"labels, got {tuple(xs.shape)} and "
-                            f"{None if ys is None else tuple(ys.shape)}")
-        if not torch.isfinite(xs).all():
-            raise NascError(f"--data {ref}: {split_name} images hold NaN or infinite values")
-    if x["x_valid"].shape[1:] != x["x_train"].shape[1:]:
+    a = _arrays(parts, ref)
+    splits = [s for s in ("train", "valid", "test") if "x_" + s in a]
+    for split_name in splits:
+        _check_split(a["x_" + split_name], a.get("y_" + split_name), split_name, ref)
+    if a["x_valid"].shape[1:] != a["x_train"].shape[1:]:
         raise NascError(f"--data {ref}: train and validation images differ in shape")
-    num_classes = int(parts.get("num_classes") or max(2, int(y["y_train"].max()) + 1))
-    for split_name in ("train", "valid", "test"):
-        if "y_" + split_name in y:
-            check_labels(y["y_" + split_name].numpy(), num_classes, f"--data {ref} {split_name}")
-    data = ImageData(ref, x["x_train"], y["y_train"], x["x_valid"], y["y_valid"], num_classes)
-    if "x_test" in x:
-        data.test = (x["x_test"], y["y_test"])  # type: ignore[attr-defined]
+    num_classes = int(parts.get("num_classes") or max(2, int(a["y_train"].max()) + 1))
+    for split_name in splits:
+        check_labels(a["y_" + split_name].numpy(), num_classes, f"--data {ref} {split_name}")
+    data = ImageData(ref, a["x_train"], a["y_train"], a["x_valid"], a["y_valid"], num_classes)
+    if "x_test" in a:
+        data.test = (a["x_test"], a["y_test"])  # type: ignore[attr-defined]
     return data
 
 

@@ -66,3 +66,15 @@ def two_metrics(model: torch.nn.Module, trial: Any) -> dict[str, float]:
 
 def not_data() -> str:
     return "images"
+
+
+def flat_images() -> tuple[torch.Tensor, ...]:
+    """Images as rows of 64 numbers, not (N, C, H, W)."""
+    x, y, xv, yv, _, _ = small_digits()
+    return x.reshape(len(x), -1), y, xv.reshape(len(xv), -1), yv
+
+
+def too_few_classes() -> dict:
+    """Labels 0-9 but num_classes 5."""
+    x, y, xv, yv, _, _ = small_digits()
+    return {"x_train": x, "y_train": y, "x_valid": xv, "y_valid": yv, "num_classes": 5}

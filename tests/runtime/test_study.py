@@ -147,6 +147,10 @@ def test_resume_through_the_api_keeps_the_stored_options(tmp_path: Path) -> None
                                            "'study_helpers' has no 'nothing'"),
     ({"evaluate": 3}, "evaluate must be a function or 'module:function', got int"),
     ({"data": "study_helpers:not_data"}, "--data study_helpers:not_data must return"),
+    ({"data": "study_helpers:flat_images"}, "--data study_helpers:flat_images: train must be "
+                                            "images (N, C, H, W) and N labels, got (300, 64)"),
+    ({"data": "study_helpers:too_few_classes"}, "--data study_helpers:too_few_classes train: "
+                                                "labels must be 0-4, found 0..9"),
     ({"data": "study_helpers:raises"}, "--data study_helpers:raises: the function raised "
                                        "TypeError: raises() missing 2 required"),
 ])
