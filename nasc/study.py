@@ -151,6 +151,7 @@ def search(space: str = "cnn", evaluate: Function | str | None = None,
     front. `options` are those of `nasc search` (epochs, batch_size, lr, max_batches,
     max_layers, batch, population, tournament, controller_lr, time_limit, max_params,
     failure_reward, device, threads, ...). With `resume` the store's options are used.
+    `progress(event)` is called after each finished trial (`event["trial"]`, `["counts"]`).
     """
     from nasc.runtime.config import make_config, resume_config
     from nasc.runtime.search import run_search
