@@ -171,17 +171,28 @@ class RnnCell:
 # --- spaces with declared semantics (a skeleton filled with cells) ---------------
 @dataclass(frozen=True)
 class Edge:
-    """One edge of a DAG cell: the op token's text applied to state `source`."""
+    """One edge of a DAG cell: op `op` applied to state `source`. In a layer-mode cell a
+    node is one edge whose `anchors` are the states its token list names (the op reads
+    them, or they are added to its output), `source` the state read without anchors;
+    `tokens` are the node's tokens by terminal, for arguments read from them (`@NAME`)."""
 
     op: str
     source: int
     span: Span = field(default=NO_SPAN, compare=False)
+    anchors: tuple[int, ...] = ()
+    tokens: tuple[tuple[str, str], ...] = ()
+    anchor_spans: tuple[Span, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
+        if self.anchors:
+            return f"{self.op}<-{','.join(map(str, self.anchors))}"
         return f"{self.op}~{self.source}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "source": self.source}
+        out: dict[str, Any] = {"op": self.op, "source": self.source}
+        if self.anchors:
+            out["anchors"] = list(self.anchors)
+        return out
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
-from nasc.compiler.ast import CnnArch, Layer, PlainArch, RnnCell, SpaceArch, Span
+from nasc.compiler.ast import CnnArch, Edge, Layer, PlainArch, RnnCell, SpaceArch, Span
 
 Problem = tuple[Span, str]
 
@@ -79,6 +79,23 @@ def _check_space(arch: SpaceArch) -> list[Problem]:
             problems += [(edge.span, f"cell {name!r}: node {index} cannot read {edge.source}: "
                                      f"an edge reads an earlier state (0-{index - 1})")
                          for edge in edges if edge.source >= index]
+            for edge in edges:
+                problems += _check_anchors(name, index, edge, spec.first_source)
+    return problems
+
+
+def _check_anchors(cell: str, index: int, edge: Edge, first: int) -> list[Problem]:
+    """A layer-mode node's anchors name earlier states, each once."""
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    spans = edge.anchor_spans or (edge.span,) * len(edge.anchors)
+    for anchor, span in zip(edge.anchors, spans, strict=True):
+        if not first <= anchor < index:
+            problems.append((span, f"cell {cell!r}: node {index} cannot read {anchor}: "
+                                   f"anchors name earlier nodes only ({first}-{index - 1})"))
+        elif anchor in seen:
+            problems.append((span, f"cell {cell!r}: node {index} lists {anchor} twice"))
+        seen.add(anchor)
     return problems
 
 

@@ -24,6 +24,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from nasc.compiler.ops import OPS
+from nasc.errors import NascError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class IRError(Exception):
-    """A broken IR invariant: a compiler bug, never the user's fault."""
+class IRError(NascError):
+    """A broken IR invariant: a compiler bug (or a user op's), reported in one line."""
 
 
 class Graph:

@@ -50,9 +50,25 @@ def _read_cell(tree: Tree, spec: CellSpec) -> Cell:
     root = next((t for t in tree.iter_subtrees_topdown() if t.data == spec.rule), None)
     if root is None:
         return Cell(spec.name, ())
-    nodes = [t for t in root.iter_subtrees_topdown() if t.data == spec.node]
+    nodes = [t for t in root.iter_subtrees_topdown() if t.data in spec.node]
+    if spec.edge is None:
+        return Cell(spec.name, tuple((_layer(node, spec, spec.inputs + k),)
+                                     for k, node in enumerate(nodes)))
     return Cell(spec.name, tuple(tuple(_edges(node, spec, spec.inputs + k - 1))
                                  for k, node in enumerate(nodes)))
+
+
+def _layer(node: Tree, spec: CellSpec, index: int) -> Edge:
+    """A layer-mode node: its op (token or rule name), anchors and tokens."""
+    tokens = [t for t in node.scan_values(lambda v: isinstance(v, Token))]
+    op = next((op_name(str(t)) for t in tokens if local_name(t.type) == spec.op),
+              str(node.data))
+    anchors = [t for t in tokens if local_name(t.type) in spec.source]
+    default = index - 1 if spec.default_source == "previous" else 0
+    span = Span(node.meta.line, node.meta.column) if not node.meta.empty else Span(1, 1)
+    return Edge(op, default, span, tuple(int(str(t)) for t in anchors),
+                tuple((local_name(t.type), str(t)) for t in tokens if t.type),
+                tuple(Span(t.line or 0, t.column or 0) for t in anchors))
 
 
 def _edges(node: Tree, spec: CellSpec, previous: int) -> list[Edge]:

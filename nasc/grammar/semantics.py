@@ -36,19 +36,26 @@ except ImportError:  # pragma: no cover - Python 3.10
 KINDS = {"image-classifier": "cnn", "recurrent-cell": "rnn"}
 LOWERINGS = ("sequence", "tree", "skeleton")
 MERGES = ("sum", "concat")
-OUTPUTS = ("last", "concat")
+OUTPUTS = ("last", "concat", "unread")
 _PREFIX = re.compile(r"^[ \t]*//%[ \t]?(.*)$")
 
 
 @dataclass(frozen=True)
 class OpUse:
-    """An op as a space uses it: a registered name and fixed arguments."""
+    """An op as a space uses it: a registered name and its arguments, then the ops that
+    follow it in a chain. An argument `"@NAME"` (or a list of them) is read from the
+    token of terminal NAME in the node that uses the op."""
 
     op: str
     args: dict[str, Any] = field(default_factory=dict)
+    then: tuple[OpUse, ...] = ()
 
     def __repr__(self) -> str:
-        return f"OpUse({self.op}, {self.args})"
+        chain = "".join(f" -> {u.op}" for u in self.then)
+        return f"OpUse({self.op}{chain})"
+
+    def steps(self) -> tuple[OpUse, ...]:
+        return (OpUse(self.op, self.args), *self.then)
 
 
 @dataclass(frozen=True)
@@ -57,13 +64,19 @@ class CellSpec:
 
     name: str
     rule: str
-    node: str
-    edge: str
-    op: str  # the terminal whose text names the edge's op
-    source: tuple[str, ...]  # terminals whose text is the edge's source; () = previous state
+    node: tuple[str, ...]  # rules (or aliases) whose subtrees are the nodes
+    edge: str | None  # None: layer mode, each node is one op (on its anchors)
+    op: str | None  # the terminal whose text names the op; None: the node's rule name
+    source: tuple[str, ...]  # terminals whose text is a source; () = the previous state
     inputs: int = 1
     merge: str = "sum"
-    output: str = "last"
+    output: str = "last"  # "last" | "concat" (all nodes) | "unread" (nodes nothing reads)
+    anchors: str = "merge"  # layer mode: "merge" (the op reads them) | "skip" (added after)
+    default_source: str = "previous"  # layer mode, no anchors: "previous" | "input"
+    after: str | None = None  # an op applied to every node's value last (ENAS: batchnorm)
+    reductions: tuple[int, ...] = ()  # after these nodes, every state is reduced
+    reduction: str = "factorized_reduce"
+    first_source: int = 0  # the lowest state an anchor may name
 
     def __repr__(self) -> str:
         return f"CellSpec({self.name}: rule {self.rule}, {self.inputs} input(s))"
@@ -224,6 +237,9 @@ def _op_use(text: str, value: Any, where: _Where) -> OpUse:
 
     if isinstance(value, str):
         value = {"op": value}
+    if isinstance(value, list) and value:
+        steps = [_op_use(text, step, where) for step in value]
+        return OpUse(steps[0].op, steps[0].args, tuple(steps[1:]))
     if not isinstance(value, dict) or not isinstance(value.get("op"), str):
         raise where.error(f"ops.{text}: give an op name or a table with `op = \"NAME\"`",
                           key=text)
@@ -246,7 +262,8 @@ def _check_args(op: str, args: dict[str, Any], what: str, where: _Where, key: st
                               f"{', '.join(sorted(taken)) or 'none'})", key=key)
 
 
-_CELL_KEYS = {"rule", "node", "edge", "op", "source", "inputs", "merge", "output"}
+_CELL_KEYS = {"rule", "node", "edge", "op", "source", "inputs", "merge", "output", "anchors",
+              "default_source", "after", "reductions", "reduction", "first_source"}
 
 
 def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
@@ -255,13 +272,19 @@ def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
         raise where.error(f"cells.{name}: unknown key {sorted(unknown)[0]!r} (expected "
                           f"{', '.join(sorted(_CELL_KEYS))})", key=sorted(unknown)[0],
                           section=f"cells.{name}")
-    for key in ("rule", "node", "edge", "op"):
+    for key in ("rule", "node") + (("op",) if "edge" in spec else ()):
         if key not in spec:
             raise where.error(f"cells.{name}: missing `{key}`", key=f"cells.{name}")
-    source = spec.get("source", ())
-    source = (source,) if isinstance(source, str) else tuple(source)
-    cell = CellSpec(name, spec["rule"], spec["node"], spec["edge"], spec["op"], source,
-                    spec.get("inputs", 1), spec.get("merge", "sum"), spec.get("output", "last"))
+    cell = CellSpec(name, spec["rule"], _names(spec["node"]), spec.get("edge"), spec.get("op"),
+                    _names(spec.get("source", ())), spec.get("inputs", 1),
+                    spec.get("merge", "sum"), spec.get("output", "last"),
+                    spec.get("anchors", "merge"), spec.get("default_source", "previous"),
+                    spec.get("after"), tuple(spec.get("reductions", ())),
+                    spec.get("reduction", "factorized_reduce"), spec.get("first_source", 0))
+    if cell.anchors not in ("merge", "skip") or cell.default_source not in ("previous", "input"):
+        raise where.error(f"cells.{name}: anchors is merge or skip, default_source previous "
+                          f"or input", key="anchors" if "anchors" in spec else "default_source",
+                          section=f"cells.{name}")
     if cell.merge not in MERGES or cell.output not in OUTPUTS:
         raise where.error(f"cells.{name}: merge is one of {', '.join(MERGES)} and output one "
                           f"of {', '.join(OUTPUTS)}", key="merge" if "merge" in spec else None,
@@ -295,6 +318,10 @@ def _blocks(name: str, spec: dict[str, Any], ops: dict[str, OpUse], where: _Wher
         for arg in (*block.args, *(k for fixed in block.fixed for k in fixed)):
             _check_args(block.op, {arg: None}, section, where, "args")
     return block
+
+
+def _names(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 _STEP_KEYS = {"op": set(), "cell": {"repeat"}, "blocks": set(),
@@ -349,16 +376,23 @@ def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: s
                 raise where.error(f"{section}: {name!r} is no terminal of the grammar",
                                   key="args", section=section)
     for cell in semantics.cells.values():
-        for key in ("rule", "node", "edge"):
-            name = getattr(cell, key)
-            if name not in trees:
-                raise where.error(f"cells.{cell.name}: {key} {name!r} is no rule or alias of "
-                                  f"the grammar", key=key, section=f"cells.{cell.name}")
-        for name in (cell.op, *cell.source):
+        section = f"cells.{cell.name}"
+        for key, names in (("rule", (cell.rule,)), ("node", cell.node),
+                           ("edge", (cell.edge,) if cell.edge else ())):
+            for name in names:
+                if name not in trees:
+                    raise where.error(f"{section}: {key} {name!r} is no rule or alias of the "
+                                      f"grammar", key=key, section=section)
+        for name in ((cell.op,) if cell.op else ()) + cell.source:
             if name not in terminals:
-                raise where.error(f"cells.{cell.name}: {name!r} is no terminal of the grammar",
-                                  key="op" if name == cell.op else "source",
-                                  section=f"cells.{cell.name}")
+                raise where.error(f"{section}: {name!r} is no terminal of the grammar",
+                                  key="op" if name == cell.op else "source", section=section)
+        if cell.op is None:  # ops named by the node's rule
+            missing = [n for n in cell.node if n not in semantics.ops]
+            if missing:
+                raise where.error(f"{section}: node rule {missing[0]!r} has no entry in [ops]",
+                                  key="node", section=section)
+            continue
         spelled = literals(terminals[cell.op]) or ()
         missing = [op_name(w) for w in spelled if op_name(w) not in semantics.ops]
         if missing:

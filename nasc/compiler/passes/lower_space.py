@@ -52,10 +52,20 @@ class Emitter:
         return self.graph.shape(node)[0]
 
     def apply(self, use: OpUse, x: int, name: str, filters: int | None = None,
-              stride: int = 1) -> int:
-        """Apply an op of the space, passing the cell's channels and stride where it takes them."""
+              stride: int = 1, tokens: dict[str, str] | None = None) -> int:
+        """Apply an op (or a chain) of the space, passing the cell's channels and stride
+        where it takes them, and arguments read from the node's `tokens` (`@NAME`)."""
+        steps = use.steps()
+        for i, step in enumerate(steps):
+            label = name if len(steps) == 1 else f"{name}_{i + 1}"
+            x = self._apply_one(step, x, label, filters, stride if i == 0 else 1, tokens or {})
+        return x
+
+    def _apply_one(self, use: OpUse, x: int, name: str, filters: int | None, stride: int,
+                   tokens: dict[str, str]) -> int:
         taken = accepts(use.op)
-        args = {k: (self.num_classes if v == "classes" else v) for k, v in use.args.items()}
+        args = {k: self._value(v, tokens) for k, v in use.args.items()}
+        args = {k: v for k, v in args.items() if v is not None}
         if filters is not None and "filters" in taken:
             args.setdefault("filters", filters)
         if stride != 1:
@@ -65,6 +75,18 @@ class Emitter:
                                 f"e.g. `skip` for identity)")
             args["stride"] = stride
         return expand(self, use.op, x, name, **args)
+
+    def _value(self, value: Any, tokens: dict[str, str]) -> Any:
+        """An argument's value: "classes", a token (`@NAME`; None if absent), or as given."""
+        if value == "classes":
+            return self.num_classes
+        if isinstance(value, list):
+            values = [self._value(v, tokens) for v in value]
+            return None if None in values else tuple(values)
+        if isinstance(value, str) and value.startswith("@"):
+            text = tokens.get(value[1:])
+            return None if text is None else (int(text) if text.isdigit() else text)
+        return value
 
 
 def lower_space(arch: SpaceArch, input_shape: tuple[int, int, int], num_classes: int) -> Graph:
@@ -120,6 +142,8 @@ def _blocks_step(emit: Emitter, arch: SpaceArch, name: str, x: int) -> int:
 
 def _cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: str,
           channels: int, stride: int) -> int:
+    if spec.edge is None:
+        return _layer_cell(emit, spec, cell, inputs, prefix, channels)
     states = list(inputs)
     for k, edges in enumerate(cell.nodes):
         index = len(inputs) + k
@@ -137,10 +161,53 @@ def _cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: 
         out = nodes[-1]
     else:
         out = emit.add("concat", *nodes, name=f"{prefix}_out")
-    for i, state in enumerate(states):  # computed, as the published networks do, unread
-        if state != out and not emit.graph.users(state):
-            emit.add("discard", state, name=f"{prefix}_unread{i}")
+    _discard_unread(emit, states, out, prefix)
     return out
+
+
+def _layer_cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: str,
+                channels: int) -> int:
+    """Layer mode: node k is one op on the merge of its anchors (or its default source),
+    or, with `anchors = "skip"`, on the previous state with its anchors added after."""
+    states, read, made = list(inputs), set(), list(inputs)
+    for k, (node,) in enumerate(cell.nodes):
+        index, name = len(inputs) + k, f"{prefix}_n{len(inputs) + k}"
+        anchors = list(node.anchors)
+        sources = anchors if spec.anchors == "merge" and anchors else [node.source]
+        read.update(sources + anchors)
+        x = _merge(emit, [states[i] for i in sources], spec.merge, f"{name}_in")
+        out = emit.apply(emit.ops[node.op], x, name, channels, tokens=dict(node.tokens))
+        if spec.anchors == "skip" and anchors:
+            out = emit.add("sum", out, *(states[i] for i in anchors), name=f"{name}_skip")
+        if spec.after:
+            out = emit.apply(OpUse(spec.after), out, f"{name}_after", channels)
+        states.append(out)
+        if index - len(inputs) + 1 in spec.reductions:
+            first = len(inputs)  # the cell's inputs are read by no later node
+            states[first:] = [emit.apply(OpUse(spec.reduction), s, f"{name}_reduce{i}",
+                                         channels) for i, s in enumerate(states[first:], first)]
+        made += states
+    nodes = list(range(len(inputs), len(states)))
+    if spec.output == "unread":
+        nodes = [i for i in nodes if i not in read]
+    elif spec.output == "last":
+        nodes = nodes[-1:]
+    out = _merge(emit, [states[i] for i in nodes], "concat", f"{prefix}_out")
+    _discard_unread(emit, made, out, prefix)
+    return out
+
+
+def _discard_unread(emit: Emitter, values: list[int], out: int, prefix: str) -> None:
+    """Values the network computes but nothing reads (as the published networks do)."""
+    for i, value in enumerate(dict.fromkeys(values)):
+        if value != out and not emit.graph.users(value):
+            emit.add("discard", value, name=f"{prefix}_unread{i}")
+
+
+def _merge(emit: Emitter, values: list[int], how: str, name: str) -> int:
+    if len(values) == 1:
+        return values[0]
+    return emit.add("sum" if how == "sum" else "concat", *values, name=name)
 
 
 def _stack(emit: Emitter, step: dict[str, Any], x: int, arch: SpaceArch,
