@@ -12,6 +12,7 @@ from lark import Token, Transformer, Tree, v_args
 
 from nasc.compiler.ast import Arch, CnnArch, Inject, Layer, Node, RnnCell, Span
 from nasc.compiler.read_cells import read_space_arch
+from nasc.errors import NascError
 from nasc.grammar.semantics import Semantics
 from nasc.grammar.terminals import local_name
 
@@ -24,7 +25,13 @@ def _span(item: Token | Any) -> Span:
 class CnnBuilder(Transformer):
     """`start`, `conv`, `maxpool`, `avgpool`, `kernel`, `stride`, `inputs` of cnn.lark."""
 
-    def start(self, meta: Any, layers: list[Layer]) -> CnnArch:
+    def start(self, meta: Any, layers: list[Any]) -> CnnArch:
+        for layer in layers:
+            if isinstance(layer, Tree):  # a layer kind the cnn semantics does not know
+                raise NascError(
+                    f"the cnn semantics reads layers conv, maxpool and avgpool, not "
+                    f"{layer.data!r}: to add a kind of layer, declare the space's own "
+                    f"semantics (docs/language.md, \"Writing a space from scratch\")")
         return CnnArch(tuple(layers))
 
     def kernel(self, meta: Any, sizes: list[Token]) -> tuple[str, tuple[int, int]]:
@@ -48,6 +55,12 @@ class CnnBuilder(Transformer):
     def _layer(self, op: str, meta: Any, children: list[Any]) -> Layer:
         parts: dict[str, Any] = dict(c for c in children if isinstance(c, tuple))
         filters = [int(c) for c in children if isinstance(c, Token)]
+        if op != "conv" and filters:
+            raise NascError(f"{op} takes no filter count, but its rule has a token "
+                            f"{str(filters[0])!r} the cnn semantics cannot place")
+        if "kernel" not in parts:
+            raise NascError(f"{op} has no kernel: the cnn semantics reads it from a `kernel` "
+                            f"rule (KERNEL_HEIGHT \"x\" KERNEL_WIDTH)")
         refs: list[Token] = parts.get("inputs", [])
         return Layer(
             op=op,

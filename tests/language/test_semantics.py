@@ -82,3 +82,26 @@ def test_unexpected_whitespace_is_named_and_a_final_newline_is_no_error(tmp_path
             validate(text, path)
     cell = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
     assert str(validate(cell + "\n", NB201).arch) == cell
+
+
+_CNN_IMPORT = ("//% extends = \"cnn\"\n%import cnn (start, layer, conv, maxpool, avgpool, kernel, "
+               "stride, inputs, KERNEL_HEIGHT, KERNEL_WIDTH, FILTER_COUNT, STRIDE, LAYER_NUMBER, "
+               "_SEP, WS, COMMENT)\n%ignore WS\n%ignore COMMENT\n")
+
+
+@pytest.mark.parametrize("extra, text, message", [
+    ('%extend ?layer: dilconv\ndilconv: "dilconv" kernel FILTER_COUNT\n',
+     "conv 3x3 24; dilconv 3x3 24", "reads layers conv, maxpool and avgpool, not 'dilconv'"),
+    ('%extend ?layer: pool\npool: "pool" kernel SIZE -> maxpool\nSIZE: "2"\n',
+     "conv 3x3 24; pool 3x3 2", "maxpool takes no filter count, but its rule has a token '2'"),
+])
+def test_a_cnn_extension_the_semantics_cannot_read_is_one_line(tmp_path, extra, text, message):
+    """Issue 10: a new layer kind crashed validate with AttributeError (checks.py); a bare
+    token in a rule aliased `-> maxpool` compiled as a filter count without an error."""
+    from nasc.api import validate
+
+    path = tmp_path / "extended.lark"
+    path.write_text(_CNN_IMPORT + extra)
+    with pytest.raises(NascError, match=message) as info:
+        validate(text, path)
+    assert "\n" not in str(info.value)
