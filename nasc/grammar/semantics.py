@@ -115,7 +115,7 @@ class Semantics:
         return f"Semantics({self.kind}, {self.lowering}, {len(self.cells)} cell(s))"
 
 
-class _Where:
+class Where:
     """Maps keys of the TOML block back to lines of the grammar file."""
 
     def __init__(self, path: Path, text: str, lines: list[tuple[int, str]]) -> None:
@@ -165,7 +165,7 @@ def read_semantics(text: str, path: Path, builtin: dict[str, Semantics]) -> Sema
     lines = declared_lines(text)
     if not lines:
         return None
-    where = _Where(path, text, lines)
+    where = Where(path, text, lines)
     try:
         table = tomllib.loads("\n".join(t for _, t in lines))
     except tomllib.TOMLDecodeError as exc:
@@ -177,7 +177,7 @@ def read_semantics(text: str, path: Path, builtin: dict[str, Semantics]) -> Sema
     return _build(table, where)
 
 
-def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: _Where) -> Semantics:
+def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: Where) -> Semantics:
     name = table["extends"]
     if set(table) != {"extends"}:
         extra = sorted(set(table) - {"extends"})[0]
@@ -191,7 +191,7 @@ def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: _Where
 _TOP = {"kind", "lowering", "ops", "cells", "blocks", "network", "modules"}
 
 
-def _build(table: dict[str, Any], where: _Where) -> Semantics:
+def _build(table: dict[str, Any], where: Where) -> Semantics:
     for key in table:
         if key not in _TOP:
             raise where.error(f"unknown key {key!r} (expected one of "
@@ -220,7 +220,7 @@ def _build(table: dict[str, Any], where: _Where) -> Semantics:
                      "\n".join(t for _, t in where.lines))
 
 
-def _import_ops(module: Any, where: _Where) -> None:
+def _import_ops(module: Any, where: Where) -> None:
     """Run a user's op module: `NAME.py` beside the grammar, else an importable module."""
     from nasc.compiler.ops.user import import_ops
 
@@ -232,7 +232,7 @@ def _import_ops(module: Any, where: _Where) -> None:
         raise where.error(str(exc), key="modules") from None
 
 
-def _op_use(text: str, value: Any, where: _Where) -> OpUse:
+def _op_use(text: str, value: Any, where: Where) -> OpUse:
     from nasc.compiler.ops import COMPOSITES, OPS
 
     if isinstance(value, str):
@@ -252,7 +252,7 @@ def _op_use(text: str, value: Any, where: _Where) -> OpUse:
     return OpUse(name, args)
 
 
-def _check_args(op: str, args: dict[str, Any], what: str, where: _Where, key: str) -> None:
+def _check_args(op: str, args: dict[str, Any], what: str, where: Where, key: str) -> None:
     from nasc.compiler.ops.composites import accepts
 
     taken = accepts(op)
@@ -266,7 +266,7 @@ _CELL_KEYS = {"rule", "node", "edge", "op", "source", "inputs", "merge", "output
               "default_source", "after", "reductions", "reduction", "first_source"}
 
 
-def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
+def _cell(name: str, spec: dict[str, Any], where: Where) -> CellSpec:
     unknown = set(spec) - _CELL_KEYS
     if unknown:
         raise where.error(f"cells.{name}: unknown key {sorted(unknown)[0]!r} (expected "
@@ -298,7 +298,7 @@ def _cell(name: str, spec: dict[str, Any], where: _Where) -> CellSpec:
 _BLOCK_KEYS = {"rule", "op", "args", "repeat", "fixed"}
 
 
-def _blocks(name: str, spec: dict[str, Any], ops: dict[str, OpUse], where: _Where
+def _blocks(name: str, spec: dict[str, Any], ops: dict[str, OpUse], where: Where
             ) -> BlockSpec:
     from nasc.compiler.ops import COMPOSITES, OPS
 
@@ -330,7 +330,7 @@ _STEP_KEYS = {"op": set(), "cell": {"repeat"}, "blocks": set(),
 
 
 def _check_step(step: Any, cells: dict[str, CellSpec], blocks: dict[str, BlockSpec],
-                where: _Where) -> None:
+                where: Where) -> None:
     kinds = [k for k in _STEP_KEYS if isinstance(step, dict) and k in step]
     if len(kinds) != 1:
         raise where.error(f"network.body: each step has one of `op`, `cell`, `blocks`, "
@@ -355,47 +355,3 @@ def _check_step(step: Any, cells: dict[str, CellSpec], blocks: dict[str, BlockSp
         if ref is not None and ref not in cells:
             raise where.error(f"network.body: no cell named {ref!r} (declared: "
                               f"{', '.join(cells) or 'none'})", key="body")
-
-
-def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: str) -> None:
-    """The names a semantics reads exist in its grammar; every op token has an op."""
-    from nasc.grammar.terminals import literals, local_name
-
-    if semantics.lowering != "skeleton" or not declared_lines(text):
-        return
-    where = _Where(path, text, declared_lines(text))
-    trees = {local_name(str(r.alias or r.origin.name)) for r in parser.rules}
-    terminals = {local_name(t.name): t for t in parser.terminals}
-    for block in semantics.blocks.values():
-        section = f"blocks.{block.name}"
-        if block.rule not in trees:
-            raise where.error(f"{section}: rule {block.rule!r} is no rule or alias of the "
-                              f"grammar", key="rule", section=section)
-        for name in (*block.args.values(), block.repeat):
-            if name is not None and name not in terminals:
-                raise where.error(f"{section}: {name!r} is no terminal of the grammar",
-                                  key="args", section=section)
-    for cell in semantics.cells.values():
-        section = f"cells.{cell.name}"
-        for key, names in (("rule", (cell.rule,)), ("node", cell.node),
-                           ("edge", (cell.edge,) if cell.edge else ())):
-            for name in names:
-                if name not in trees:
-                    raise where.error(f"{section}: {key} {name!r} is no rule or alias of the "
-                                      f"grammar", key=key, section=section)
-        for name in ((cell.op,) if cell.op else ()) + cell.source:
-            if name not in terminals:
-                raise where.error(f"{section}: {name!r} is no terminal of the grammar",
-                                  key="op" if name == cell.op else "source", section=section)
-        if cell.op is None:  # ops named by the node's rule
-            missing = [n for n in cell.node if n not in semantics.ops]
-            if missing:
-                raise where.error(f"{section}: node rule {missing[0]!r} has no entry in [ops]",
-                                  key="node", section=section)
-            continue
-        spelled = literals(terminals[cell.op]) or ()
-        missing = [op_name(w) for w in spelled if op_name(w) not in semantics.ops]
-        if missing:
-            raise where.error(f"cells.{cell.name}: the grammar's {cell.op} can spell "
-                              f"{missing[0]!r}, which [ops] does not define", key="op",
-                              section=f"cells.{cell.name}")

@@ -12,7 +12,8 @@ from lark.exceptions import LarkError
 from lark.lexer import TerminalDef
 
 from nasc.errors import NascError
-from nasc.grammar.semantics import Semantics, check_against_grammar, read_semantics
+from nasc.grammar.semantics import Semantics, read_semantics
+from nasc.grammar.semantics_check import check_against_grammar
 from nasc.grammar.terminals import local_name
 
 BUILTIN_DIR = Path(__file__).parent
