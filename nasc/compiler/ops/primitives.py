@@ -185,13 +185,16 @@ def _sum(b: Builder, n: int) -> fx.Node:
 
 
 def _zero(b: Builder, n: int) -> fx.Node:
+    """Zeros of the operand's (subsampled) shape: `torch.zeros_like`, no multiply."""
+    import torch
+
     (x,) = b.operands(n)
     stride = b.ir.attrs(n).get("stride", 1)
     if stride != 1:
         step = slice(None, None, stride)
         x = b.fx.create_node("call_function", operator.getitem,
                              (x, (slice(None), slice(None), step, step)), {})
-    return b.call("call_method", n, "mul", (x, 0.0))
+    return b.call("call_function", n, torch.zeros_like, (x,))
 
 
 def _scale(b: Builder, n: int) -> fx.Node:
