@@ -91,3 +91,28 @@ def test_samples_carry_gradients_only_when_asked() -> None:
     ctl = Controller("cnn", budget=Budget(2), seed=0)
     assert not ctl.sample(2).log_prob.requires_grad
     assert ctl.sample(2, grad=True).log_prob.requires_grad
+
+
+def test_the_saved_space_is_a_name_for_builtins_and_a_path_otherwise(tmp_path: Path) -> None:
+    """A built-in space is saved by name (the checkpoint works on another install); a
+    custom one by its path."""
+    Controller("cnn", budget=Budget(2), seed=0).save(tmp_path / "b.pt")
+    assert torch.load(tmp_path / "b.pt", weights_only=True)["space"] == "cnn"
+    custom = Controller(str(EXAMPLES / "small_cnn.lark"), budget=Budget(2), seed=0)
+    custom.save(tmp_path / "c.pt")
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["space"] == \
+        str(custom.table.space.path)
+
+
+def test_the_policy_is_built_with_the_configured_sizes() -> None:
+    ctl = Controller("cnn", policy_config=PolicyConfig(hidden=12, layers=1, attention=10),
+                     seed=0)
+    assert ctl.space is ctl.table.space and ctl.space.name == "cnn"
+    assert ctl.policy.w_prev.weight.shape == (10, 12) and len(ctl.policy.cells) == 1
+
+
+def test_curriculum_steps_every_n_samples() -> None:
+    ladder = Curriculum(start=1, step=2, every=1)
+    assert [ladder.layers(n) for n in range(4)] == [1, 3, 5, 7]
+    assert Curriculum(start=2, step=1, every=3, limit=3).layers(100) == 3
+    assert Curriculum(start=2, exact=False).budget(0, 40) == Budget(2, 40, 0)
