@@ -17,12 +17,12 @@ import torch
 import nasc
 from nasc.api import summarize_arch
 
+from .compare import assert_same_network
 from .references import (
     DARTS_V2_TEXT,
     DARTSNetwork,
     NB201Network,
     all_nb201_archs,
-    copy_by_order,
     count_parameters,
     parse_genotype,
 )
@@ -37,33 +37,10 @@ MIXED = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_co
 MIXED_1X1 = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_1x1~2|"
 
 
-def _randomize_bn(module: torch.nn.Module, seed: int) -> None:
-    """Non-trivial running statistics, so that a mis-paired BatchNorm shows in the outputs."""
-    generator = torch.Generator().manual_seed(seed)
-    for layer in module.modules():
-        if isinstance(layer, torch.nn.BatchNorm2d):
-            layer.running_mean.copy_(torch.randn(layer.num_features, generator=generator))
-            layer.running_var.copy_(torch.rand(layer.num_features, generator=generator) + 0.5)
-
-
-def _assert_same_network(compiled: torch.nn.Module, reference: torch.nn.Module) -> None:
-    assert count_parameters(compiled) == count_parameters(reference)
-    assert compiled.nasc.params == count_parameters(reference)  # counted without weights
-    _randomize_bn(reference, 1)
-    copy_by_order(reference, compiled)
-    compiled.eval()
-    reference.eval()
-    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        expected, got = reference(x), compiled(x)
-    assert got.shape == expected.shape == (2, 10)
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
-
-
 @pytest.mark.parametrize("arch", [ALL_CONV, ALL_NONE, MIXED, MIXED_1X1])
 def test_nb201_matches_the_reference(arch):
     torch.manual_seed(0)
-    _assert_same_network(nasc.compile(arch, space=NB201), NB201Network(arch))
+    assert_same_network(nasc.compile(arch, space=NB201), NB201Network(arch))
 
 
 @pytest.mark.parametrize("arch, params", [(ALL_CONV, 1_531_546), (ALL_NONE, 73_306)])
@@ -83,7 +60,7 @@ def test_darts_v2_matches_the_reference():
     torch.manual_seed(0)
     compiled = nasc.compile(DARTS_V2_TEXT, space=DARTS)
     assert compiled.nasc.params == 3_349_342
-    _assert_same_network(compiled, DARTSNetwork(parse_genotype(DARTS_V2_TEXT)))
+    assert_same_network(compiled, DARTSNetwork(parse_genotype(DARTS_V2_TEXT)))
 
 
 def test_darts_every_op_matches_the_reference(tmp_path):
@@ -97,7 +74,7 @@ def test_darts_every_op_matches_the_reference(tmp_path):
     torch.manual_seed(0)
     reference = DARTSNetwork(parse_genotype(text), C=8, layers=5)
     compiled = _small_darts(tmp_path, text, channels=8, cells=5)
-    _assert_same_network(compiled, reference)
+    assert_same_network(compiled, reference)
 
 
 def _small_darts(tmp_path: Path, text: str, channels: int, cells: int) -> torch.nn.Module:
@@ -122,4 +99,4 @@ def test_darts_cell_that_never_reads_its_first_input(tmp_path):
     torch.manual_seed(0)
     compiled = _small_darts(tmp_path, text, channels=8, cells=4)
     assert compiled.nasc.ir.find("discard")
-    _assert_same_network(compiled, DARTSNetwork(parse_genotype(text), C=8, layers=4))
+    assert_same_network(compiled, DARTSNetwork(parse_genotype(text), C=8, layers=4))
