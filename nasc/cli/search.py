@@ -23,6 +23,7 @@ from nasc.cli import (
 )
 from nasc.cli.search_options import front_line, objectives_note, search_config, user_options
 from nasc.errors import NascError
+from nasc.runtime.strategy_config import StrategyConfig
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -79,14 +80,16 @@ def _duration(seconds: float) -> str:
               default="reinforce", show_default=True)
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
               help="Total trials in the store (a resumed search counts the finished ones).")
-@click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True,
-              help="reinforce: architectures per controller step (m).")
-@click.option("--controller-lr", type=Finite(min=0, min_open=True), default=6e-4,
-              show_default=True, help="reinforce: the controller's learning rate (Adam).")
-@click.option("--population", type=click.IntRange(min=2), default=16, show_default=True,
-              help="evolution: population size.")
-@click.option("--tournament", type=click.IntRange(min=1), default=4, show_default=True,
-              help="evolution: tournament size.")
+@click.option("--batch", type=click.IntRange(min=1), default=StrategyConfig.batch,
+              show_default=True, help="reinforce: architectures per controller step (m).")
+@click.option("--controller-lr", type=Finite(min=0, min_open=True),
+              default=StrategyConfig.controller_lr, show_default=True,
+              help="reinforce: the controller's learning rate (Adam), tuned for searches of "
+                   "hundreds of children; the paper's is 6e-4.")
+@click.option("--population", type=click.IntRange(min=2), default=StrategyConfig.population,
+              show_default=True, help="evolution: population size.")
+@click.option("--tournament", type=click.IntRange(min=1), default=StrategyConfig.tournament,
+              show_default=True, help="evolution: tournament size.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Trials run at once (processes, or Ray tasks).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,

@@ -33,6 +33,7 @@ from nasc.controller.reinforce import Controller, TrainerConfig
 from nasc.controller.samples import RandomSampler, Sample
 from nasc.errors import NascError
 from nasc.runtime.store import FINISHED, Checkpoint, Trial, pack_state, unpack_state
+from nasc.runtime.strategy_config import StrategyConfig
 
 
 @dataclass
@@ -42,21 +43,6 @@ class Proposal:
     arch: str
     step: int = 0
     info: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StrategyConfig:
-    """Strategy settings; `max_layers` bounds sampled cnn depth (None for rnn spaces)."""
-
-    name: str = "reinforce"
-    batch: int = 4  # reinforce: m architectures per controller step
-    population: int = 16  # evolution
-    tournament: int = 4  # evolution
-    max_layers: int | None = 4
-    max_tokens: int = 512
-    seed: int = 0
-    controller_lr: float = 6e-4  # reinforce: Adam's learning rate (the paper's 0.0006)
-    objectives: str | None = None  # "accuracy:max,params:min": evolution selects by NSGA-II
 
 
 class Strategy:

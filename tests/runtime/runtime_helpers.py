@@ -18,6 +18,7 @@ def tiny_config(store: Path, strategy: str = "random", trials: int = 6, **kw: An
     train = TrainConfig(epochs=kw.pop("epochs", 1), max_batches=kw.pop("max_batches", 4),
                         time_limit=kw.pop("time_limit", None))
     strat = StrategyConfig(strategy, batch=kw.pop("batch", 3), population=4, tournament=2,
-                           max_layers=kw.pop("max_layers", 3), seed=kw.pop("seed", 0))
+                           max_layers=kw.pop("max_layers", 3), seed=kw.pop("seed", 0),
+                           controller_lr=kw.pop("controller_lr", 6e-4))  # slow: few repeats
     return SearchConfig(str(store), trials=trials, strategy=strat, train=train,
                         executor=kw.pop("executor", "inline"), **kw)
