@@ -156,8 +156,9 @@ def _first_comment(text: str) -> str:
 
 
 def list_spaces(example_dir: Path | None = None) -> list[Space]:
-    """The built-in spaces, then the example spaces shipped in `examples/`."""
+    """The built-in spaces, then the example spaces shipped in `examples/` (and its
+    `spaces/`: NAS-Bench-201, DARTS, ...)."""
     spaces = [load_space(name) for name in builtin_names()]
     if example_dir is not None and example_dir.is_dir():
-        spaces += [load_space(path) for path in sorted(example_dir.glob("*.lark"))]
+        spaces += [load_space(path) for path in sorted(example_dir.rglob("*.lark"))]
     return spaces

@@ -135,15 +135,23 @@ def test_spaces_lists_builtins_and_examples():
     assert result.exit_code == 0
     assert lines[0].startswith("cnn") and lines[1].startswith("rnn")
     assert any("small_cnn.lark" in line.split()[0] for line in lines)
+    assert any(line.split()[0].endswith("spaces/nb201.lark") for line in lines)
     assert "(no compiler semantics)" in result.output  # the whole first sentence
 
 
 def test_every_listed_space_is_accepted_by_space_option():
+    """The name `nasc spaces` prints is what --space takes: a string sampled from each
+    space by that name validates in it."""
     listed = json.loads(run("spaces", "--json").output)
+    assert len(listed) >= 10  # built-ins, examples/ and examples/spaces/
     for entry in listed:
-        if entry["kind"] == "cnn":
-            result = run("validate", "--space", entry["space_option"], "-", stdin="conv 3x3 36")
-            assert result.exit_code == 0, (entry, result.output)
+        option = entry["space_option"]
+        sample = run("sample", "--space", option, "-n", "1", "--max-layers", "12")
+        if "has no layers" in sample.output:  # rnn, NB201, DARTS: bounded by tokens
+            sample = run("sample", "--space", option, "-n", "1", "--max-tokens", "200")
+        assert sample.exit_code == 0, (entry, sample.output)
+        result = run("validate", "--space", option, "-", stdin=sample.stdout)
+        assert result.exit_code == 0, (entry, result.output)
 
 
 def test_validity_only_space_validates_but_does_not_compile(examples, tmp_path):
