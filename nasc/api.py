@@ -19,6 +19,7 @@ over `max_params` raises `NascError` before any weight exists.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,18 +149,20 @@ def compile(source: Source, space: str | Path | Space | None = None, *,
 
 
 def _compile_rnn(cell: RnnCell, name: str, options: Options, num_layers: int, dropout: float,
-                 device: Device) -> NascRNN:
+                 device: Device, extra: int = 0) -> NascRNN:
+    """The cells of every layer; `extra` parameters (a language model's embedding and
+    decoder) count against `options.max_params` too, all before any weight exists."""
     from nasc.compiler.codegen import generate
     from nasc.compiler.rnn_modules import NascRNN
 
     positive_int("number of layers", num_layers)
-    first = build_ir(cell, options)
+    first = build_ir(cell, replace(options, max_params=None))  # the limit is on the total
     graphs = [first]
     if num_layers > 1:
         deeper = Options(input_size=options.hidden, hidden_size=options.hidden)
         graphs += [build_ir(cell, deeper)] * (num_layers - 1)
     total = sum(g.meta["params"] for g in graphs)
-    check_params(total, options.max_params)
+    check_params(total + extra, options.max_params)
     cells = [generate(g, device) for g in graphs]
     module = NascRNN(cells, options.hidden, dropout)
     info = summarize(cell, first, name)
@@ -213,15 +216,10 @@ def compile_lm(source: Source, vocab_size: int, space: str | Path | Space | None
     device = check_device(device)
     hidden = hidden_size or Options().hidden
     embed = embedding_size or hidden
-    if max_params is not None:  # counted before any weight: cells + embedding + decoder
-        cells = summarize_arch(arch, input_size=embed, hidden_size=hidden).params
-        if num_layers > 1:
-            deeper = summarize_arch(arch, input_size=hidden, hidden_size=hidden).params
-            cells += deeper * (num_layers - 1)
-        decoder = vocab_size + (0 if tie_weights else hidden * vocab_size)
-        check_params(cells + vocab_size * embed + decoder, max_params)
-    rnn = _compile_rnn(arch, name, Options(input_size=embed, hidden_size=hidden),
-                       num_layers, dropout, device)
+    decoder = vocab_size + (0 if tie_weights else hidden * vocab_size)
+    rnn = _compile_rnn(arch, name, Options(input_size=embed, hidden_size=hidden,
+                                           max_params=max_params),
+                       num_layers, dropout, device, extra=vocab_size * embed + decoder)
     model = NascLM(rnn, vocab_size, embed, dropout, tie_weights, device)
     _attach(model, rnn.nasc)  # type: ignore[arg-type]
     return model

@@ -315,8 +315,8 @@ def _blocks(name: str, spec: dict[str, Any], ops: dict[str, OpUse], where: Where
     block = BlockSpec(name, spec["rule"], spec["op"], dict(spec.get("args", {})),
                       spec.get("repeat"), tuple(spec.get("fixed", ())))
     if block.op in OPS or block.op in COMPOSITES:
-        for arg in (*block.args, *(k for fixed in block.fixed for k in fixed)):
-            _check_args(block.op, {arg: None}, section, where, "args")
+        named = dict.fromkeys((*block.args, *(k for fixed in block.fixed for k in fixed)))
+        _check_args(block.op, named, section, where, "args")
     return block
 
 

@@ -46,3 +46,14 @@ def test_cuda_is_refused_in_one_line_where_there_is_none() -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(NascError, match="CUDA is not available on this machine"):
         nasc.compile(CNN, device="cuda")
+
+
+def test_language_model_limit_counts_embedding_and_decoder() -> None:
+    """compile_lm checks --max-params on the whole model (cells, embedding, decoder), before
+    any weight exists: the limit one below the real count is refused, the count itself is not."""
+    cell = "rnn base 2; 0: add tanh; 1: mul relu; 2: add sigmoid; inject 0: add relu; cell 1"
+    model = compile_lm(cell, 50, hidden_size=8, num_layers=2)
+    total = sum(p.numel() for p in model.parameters())
+    assert compile_lm(cell, 50, hidden_size=8, num_layers=2, max_params=total) is not None
+    with pytest.raises(NascError, match=f"network has {total:,} parameters, over the limit"):
+        compile_lm(cell, 50, hidden_size=8, num_layers=2, max_params=total - 1)
