@@ -150,7 +150,8 @@ def search(space: str = "cnn", evaluate: Function | str | None = None,
     over the final metrics; `objectives` ("accuracy:max,params:min") asks for a Pareto
     front. `options` are those of `nasc search` (epochs, batch_size, lr, max_batches,
     max_layers, batch, population, tournament, controller_lr, time_limit, max_params,
-    failure_reward, device, threads, ...). With `resume` the store's options are used.
+    failure_reward, device, threads, pruner, prune_metric, ...). With `resume` the store's
+    options are used.
     `progress(event)` is called after each finished trial (`event["trial"]`, `["counts"]`).
     """
     from nasc.runtime.config import make_config, resume_config

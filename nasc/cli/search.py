@@ -41,7 +41,7 @@ class ProgressLine:
 
     def __call__(self, event: dict[str, Any]) -> None:
         counts, trial = event["counts"], event["trial"]
-        finished = counts["done"] + counts["failed"]
+        finished = counts["done"] + counts["failed"] + counts["pruned"]
         if trial.status == "done":
             self.best = max(self.best, float(trial.reward or 0.0))
         self.seen += 1
@@ -49,9 +49,10 @@ class ProgressLine:
         eta = max(self.total - finished, 0) / rate if rate > 0 else 0.0
         best = f"{self.best:.4f}" if self.best > float("-inf") else "-"
         width = 24
+        pruned = f"{counts['pruned']} pruned, " if counts["pruned"] else ""
         filled = int(width * min(finished / max(self.total, 1), 1.0))
         line = (f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{self.total} trials, "
-                f"{counts['failed']} failed, best {best}, ETA {_duration(eta)}")
+                f"{counts['failed']} failed, {pruned}best {best}, ETA {_duration(eta)}")
         if self.tty:
             click.echo("\r" + line.ljust(90), err=True, nl=False)
         elif finished == self.total or self.seen % max(1, self.total // 10) == 0:
@@ -150,7 +151,7 @@ def search(**opts: Any) -> None:
         click.echo(f"nasc: interrupted; continue with the same command and --resume "
                    f"(store {config.store})", err=True)
         sys.exit(130)
-    finished = summary.counts["done"] + summary.counts["failed"]
+    finished = summary.counts["done"] + summary.counts["failed"] + summary.counts["pruned"]
     if opts["resume"] and not summary.trained + summary.reused and finished >= config.trials:
         click.echo(f"nasc: note: nothing to run: the store holds {finished} finished trials "
                    f"and --trials is {config.trials}; raise --trials to go on", err=True)
@@ -199,12 +200,15 @@ APPLIES = {
     "hidden_size": (lambda o: o["data"].startswith("ptb:"), "rnn children (--data ptb:DIR)"),
     **{name: (lambda o: not o["data"].startswith("nb201:"), "trained children (not --data nb201)")
        for name in ("epochs", "batch_size", "lr", "max_batches", "max_params", "time_limit")},
+    **{name: (lambda o: o["pruner"] != "none", "--pruner median or halving")
+       for name in ("prune_metric", "prune_warmup", "prune_startup", "prune_eta")},
 }
 
 
 def _print_summary(config: Any, summary: Any, top: int) -> None:
     counts = summary.counts
-    click.echo(f"{counts['done']} done, {counts['failed']} failed, "
+    pruned = f"{counts['pruned']} pruned, " if counts["pruned"] else ""
+    click.echo(f"{counts['done']} done, {counts['failed']} failed, {pruned}"
                f"{counts['pending'] + counts['running']} unfinished; this run trained "
                f"{summary.trained}, reused {summary.reused} in {summary.seconds:.1f} s")
     for rank, t in enumerate(summary.best[:top], 1):

@@ -1,6 +1,6 @@
 """`nasc search`'s user functions, objectives and `--resume`: options to a `SearchConfig`.
 
-    user_options(command)      adds --evaluate, --objective, --objectives
+    user_options(command)      adds --evaluate, --objective, --objectives, --pruner ...
     search_config(opts) -> SearchConfig   fresh (`make_config`) or from the store (--resume)
 
 A resumed search reads every defining option from its store; an option given on
@@ -25,7 +25,7 @@ _RENAMED = {"store_path": None, "resume": None, "top": None}
 
 
 def user_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options for user evaluators and objectives (added to `nasc search`)."""
+    """The options for user evaluators, objectives and pruning (added to `nasc search`)."""
     options = [
         click.option("--evaluate", default=None, metavar="MODULE:FUNCTION",
                      help="Your evaluator instead of the built-in training: "
@@ -38,10 +38,28 @@ def user_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Two or more objectives for a Pareto front, e.g. "
                           "accuracy:max,params:min (random and evolution rank by NSGA-II; "
                           "reinforce learns from a scalarised reward)."),
+        click.option("--pruner", type=click.Choice(["none", "median", "halving"]),
+                     default="none", show_default=True,
+                     help="Stop weak children early on their per-epoch metric: the median "
+                          "rule or successive halving (biases reinforce's rewards)."),
+        click.option("--prune-metric", default=None, metavar="NAME:max|min",
+                     help="The per-epoch metric pruning watches [valid_acc cnn, valid_ppl "
+                          "rnn, accuracy for --evaluate]."),
+        click.option("--prune-warmup", type=click.IntRange(min=1), default=1,
+                     show_default=True,
+                     help="median: the first epoch that may prune; halving: the first rung."),
+        click.option("--prune-startup", type=click.IntRange(min=1), default=5,
+                     show_default=True,
+                     help="median: completed trials an epoch needs before it prunes."),
+        click.option("--prune-eta", type=click.IntRange(min=2), default=3, show_default=True,
+                     help="halving: the best 1/eta go on at each rung (epochs warmup*eta^k)."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+PRUNE_OPTIONS = ("pruner", "prune_metric", "prune_warmup", "prune_startup", "prune_eta")
 
 
 def _given(opts: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +71,8 @@ def _given(opts: dict[str, Any]) -> dict[str, Any]:
                 click.core.ParameterSource.COMMANDLINE:
             continue
         out[name] = value
+    if out.get("pruner") == "none":
+        out["pruner"] = None
     if out.get("objectives") is not None:
         from nasc.runtime.pareto import parse_objectives
 
@@ -79,7 +99,8 @@ def search_config(opts: dict[str, Any]) -> Any:
     else:
         names = ("batch", "population", "tournament", "max_layers", "controller_lr", "epochs",
                  "batch_size", "lr", "hidden_size", "max_batches", "max_params", "time_limit",
-                 "failure_reward", "device", "threads", "address", "gpus_per_trial")
+                 "failure_reward", "device", "threads", "address", "gpus_per_trial",
+                 *PRUNE_OPTIONS)
         config = make_config(str(opts["store_path"]), opts["space"], opts["data"],
                              opts["strategy"], opts["trials"], opts["objective"],
                              opts["objectives"], opts["evaluate"], opts["executor"],

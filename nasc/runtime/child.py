@@ -6,7 +6,7 @@ run over its time limit, becomes a `failed` result with the reason and
 `failure_reward`; `run_trial` never raises. The result is a plain dict (it
 crosses process and Ray boundaries):
 
-    status "done" | "failed", reward, metrics [per epoch], params, macs,
+    status "done" | "pruned" | "failed", reward, metrics [per epoch], params, macs,
     seconds (whole trial), train_seconds, worker "host:pid", error
 """
 
@@ -29,6 +29,7 @@ from nasc.errors import NascError
 from nasc.grammar import Space, load_space
 from nasc.runtime.data import Data, ImageData, TextData, load_data
 from nasc.runtime.nb201 import NB201Data
+from nasc.runtime.pruners import EpochLog, PruneBars, TrialPruned, partial_result
 from nasc.runtime.scores import final_metrics, score
 
 
@@ -60,6 +61,11 @@ class TrainConfig:
     device: str = "cpu"
     evaluate: str | None = None  # a user evaluator, "module:function" (`nasc.runtime.user`)
     objective: str | None = None  # the reward as an expression over the final metrics
+    pruner: str | None = None  # "median" | "halving": stop children early (`pruners`)
+    prune_metric: str | None = None  # "NAME:max|min"; valid_acc, valid_ppl or accuracy
+    prune_warmup: int = 1  # median: first epoch that may prune; halving: first rung
+    prune_startup: int = 5  # median: completed trials at an epoch before it prunes there
+    prune_eta: int = 3  # halving: the best 1/eta go on at each rung
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class TrialSpec:
     config: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
     fault: str | None = None  # tests: "raise" | "nan" | "slow" | "hang" | "kill"
+    prune: PruneBars | None = None  # the pruner's bars when the trial started
 
     def __repr__(self) -> str:
         return f"TrialSpec(#{self.trial_id} {self.arch!r} on {self.data})"
@@ -134,7 +141,8 @@ def run_trial(spec: TrialSpec, on_start: Callable[[], None] | None = None) -> di
     the time limit counts from there.
     """
     start = time.perf_counter()
-    result: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "metrics": []}
+    result: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}",
+                              "metrics": EpochLog(spec.prune)}
     try:
         torch.manual_seed(spec.seed * 1_000_003 + spec.trial_id)
         data = load_data(spec.data)
@@ -153,11 +161,11 @@ def run_trial(spec: TrialSpec, on_start: Callable[[], None] | None = None) -> di
             time.sleep(10**6)  # uninterruptible: only the executor's hard limit ends it
         guard = Guard(spec.config.time_limit, spec.fault)
         train_start = time.perf_counter()
-        reward, summary = _train(model, data, spec, guard, result)
+        status, reward, summary = _train_or_prune(model, data, spec, guard, result)
         result["train_seconds"] = time.perf_counter() - train_start
         result["summary"] = summary
         reward = score(model, data, spec, summary, reward, time.perf_counter() - start)
-        result.update(status="done", reward=reward)
+        result.update(status=status, reward=reward)
     except (TrialFailure, NascError) as exc:
         result.update(status="failed", reward=spec.config.failure_reward, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - a child's bug must not stop the search
@@ -166,7 +174,21 @@ def run_trial(spec: TrialSpec, on_start: Callable[[], None] | None = None) -> di
         result.update(status="failed", reward=spec.config.failure_reward,
                       error=f"{type(exc).__name__}: {exc}{where}")
     result["seconds"] = time.perf_counter() - start
+    result["metrics"] = list(result["metrics"])  # a plain list crosses processes
     return result
+
+
+def _train_or_prune(model: nn.Module, data: ImageData | TextData, spec: TrialSpec,
+                    guard: Guard, result: dict[str, Any]
+                    ) -> tuple[str, float | None, dict[str, float]]:
+    """("done" or "pruned", reward, final metrics); a pruned trial is scored on the epochs
+    it reached, its reason in `result["error"]`."""
+    try:
+        return ("done", *_train(model, data, spec, guard, result))
+    except TrialPruned as exc:
+        assert spec.prune is not None
+        result["error"] = str(exc)
+        return ("pruned", *partial_result(spec.config, spec.prune.pruner, result["metrics"]))
 
 
 def _train(model: nn.Module, data: ImageData | TextData, spec: TrialSpec, guard: Guard,

@@ -66,6 +66,7 @@ def make_config(store: str, space: str = "cnn", data: str = "digits",
         if kind_of(data) == "nb201":
             raise NascError("--objective and --objectives read a trained child's metrics; "
                             "nb201 data looks trials up in its table")
+    _check_pruner(data, options)
     if evaluate is not None:  # a typo is one line now, not a failure of every trial
         from nasc.runtime.user import resolve
 
@@ -76,6 +77,19 @@ def make_config(store: str, space: str = "cnn", data: str = "digits",
                         **{k: v for k, v in options.items() if k in TRAIN_OPTIONS})
     return SearchConfig(store, space, data, trials, strat, train, executor, workers,
                         **{k: v for k, v in options.items() if k in SEARCH_OPTIONS})
+
+
+def _check_pruner(data: str, options: dict[str, Any]) -> None:
+    """A bad pruner setting is one line before any store exists."""
+    from nasc.runtime.data import kind_of
+    from nasc.runtime.pruners import check_options
+
+    if options.get("pruner") == "none":
+        options["pruner"] = None
+    check_options(TrainConfig(**{k: v for k, v in options.items() if k in TRAIN_OPTIONS}))
+    if options.get("pruner") is not None and kind_of(data) == "nb201":
+        raise NascError("--pruner stops trained children early; nb201 data looks trials up "
+                        "in its table")
 
 
 def _known(cls: Any, doc: dict[str, Any]) -> dict[str, Any]:

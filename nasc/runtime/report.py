@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nasc.errors import NascError
-from nasc.runtime.store import Store, Trial, unpack_state
+from nasc.runtime.store import FINISHED, Store, Trial, unpack_state
 
 
 def ranked(store: Store) -> list[Trial]:
@@ -64,7 +64,7 @@ def leaderboard(store: Store, top: int = 10) -> str:
     metric = "ppl" if cfg.get("data", "").startswith("ptb") else "acc"
     lines = [f"{store.path}: {cfg.get('strategy', {}).get('name', '?')} on {cfg.get('data')} "
              f"({cfg.get('space')}), {counts['done']} done, {counts['failed']} failed, "
-             f"{counts['pending'] + counts['running']} unfinished"]
+             f"{_pruned(counts)}{counts['pending'] + counts['running']} unfinished"]
     if best:
         from nasc.runtime.nb201 import pick_line
 
@@ -93,9 +93,13 @@ def leaderboard(store: Store, top: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _pruned(counts: dict[str, int]) -> str:
+    return f"{counts['pruned']} pruned, " if counts.get("pruned") else ""
+
+
 def curves(store: Store) -> tuple[list[int], list[float], list[float]]:
     """Trial numbers (in finishing order), rewards, and the best reward so far."""
-    finished = [t for t in store.trials() if t.status in ("done", "failed")]
+    finished = [t for t in store.trials() if t.status in FINISHED]
     finished.sort(key=lambda t: (t.finished or 0.0, t.id))
     rewards = [float(t.reward or 0.0) for t in finished]
     best, running = [], float("-inf")

@@ -61,6 +61,29 @@ def _add_summary(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE trials ADD COLUMN summary TEXT")
 
 
+_TRIALS_V3 = """
+CREATE TABLE trials_v3 (
+    id INTEGER PRIMARY KEY, arch TEXT NOT NULL, canon TEXT, step INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned')),
+    reward REAL, metrics TEXT, params INTEGER, macs INTEGER,
+    seconds REAL, train_seconds REAL, created REAL NOT NULL, started REAL, finished REAL,
+    worker TEXT, error TEXT, reused_from INTEGER, proposal TEXT, summary TEXT
+)"""
+
+
+def _allow_pruned(conn: sqlite3.Connection) -> None:
+    """SQLite cannot alter a CHECK: copy the trials into a table whose CHECK admits
+    'pruned', then put it in the old one's place (with its indexes)."""
+    conn.execute(_TRIALS_V3)
+    conn.execute("INSERT INTO trials_v3 SELECT id, arch, canon, step, status, reward, metrics, "
+                 "params, macs, seconds, train_seconds, created, started, finished, worker, "
+                 "error, reused_from, proposal, summary FROM trials")
+    conn.execute("DROP TABLE trials")
+    conn.execute("ALTER TABLE trials_v3 RENAME TO trials")
+    conn.execute("CREATE INDEX IF NOT EXISTS trials_canon ON trials (canon)")
+    conn.execute("CREATE INDEX IF NOT EXISTS trials_status ON trials (status)")
+
+
 # In order; never edit or remove one that has shipped, append a new one instead.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of nasc 0.1: experiment, trials, checkpoints, controller_steps "
@@ -68,6 +91,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "trials.summary: a finished trial's final metrics (JSON: accuracy or "
                  "perplexity, params, macs, seconds, latency, evaluator metrics)",
               _add_summary),
+    Migration(3, "trials.status may be 'pruned' (a child stopped early by --pruner): the "
+                 "table is copied into one with the wider CHECK", _allow_pruned),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,6 +26,7 @@ from nasc.runtime.child import TrainConfig, TrialSpec
 from nasc.runtime.data import ImageData, TextData, kind_of, load_data
 from nasc.runtime.executors import Executor, make_executor
 from nasc.runtime.nb201 import NB201Data, check_space
+from nasc.runtime.pruners import PruneBook, pruner_config
 from nasc.runtime.store import Checkpoint, Store, Trial
 from nasc.runtime.strategies import ReinforceStrategy, StrategyConfig, make_strategy
 from nasc.runtime.train_rnn import check_corpus
@@ -129,6 +130,8 @@ class Search:
                    if isinstance(data, ImageData | NB201Data) else
                    {"hidden_size": config.train.hidden_size})
         self.canon = Canonicalizer(space, options, store.canon_archs())
+        pruner = pruner_config(config.train, "rnn" if isinstance(data, TextData) else "cnn")
+        self.book = None if pruner is None else PruneBook(pruner, config.train.epochs)
         self.queue: deque[Trial] = deque()
         self.running: dict[str, int] = {}  # canon -> trial id in flight
         self.waiting: dict[str, list[Trial]] = {}  # canon -> duplicates waiting for it
@@ -141,6 +144,9 @@ class Search:
         self.store.reset_unfinished()
         trials = self.store.trials()
         self.strategy.restore(trials, self.store.latest_checkpoint())
+        for trial in trials:
+            if self.book is not None:
+                self.book.add(trial)
         if isinstance(self.strategy, ReinforceStrategy):
             self._save(self.strategy.ready())
         self.queue.extend(t for t in trials if t.status == "pending")
@@ -187,7 +193,8 @@ class Search:
             self.store.mark_running(trial.id, self.executor.name)
             spec = TrialSpec(trial.id, trial.arch, self.config.space, self.config.data,
                              self.config.train, self.config.strategy.seed,
-                             self.config.faults.get(trial.id))
+                             self.config.faults.get(trial.id),
+                             None if self.book is None else self.book.bars())
             self.executor.submit(spec)
 
     def _reuse(self, trial: Trial, prior: Trial) -> None:
@@ -201,6 +208,8 @@ class Search:
         if not self.store.finish(trial_id, result):
             return  # already finished: never counted twice
         trial = self.store.trial(trial_id)
+        if self.book is not None:
+            self.book.add(trial)
         self._save(self.strategy.observe(trial))
         self.progress({"trial": trial, "counts": self.store.counts()})
 

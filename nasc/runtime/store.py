@@ -3,7 +3,7 @@
 Tables
     experiment   one row: the configuration (JSON), the exact grammar text, times
     trials       one row per trial: arch, canonical form, controller step, status
-                 (pending | running | done | failed), reward, per-epoch metrics
+                 (pending | running | done | failed | pruned), reward, per-epoch metrics
                  (JSON), params, MACs, timings, worker, error, reused_from
     checkpoints  the controller's state after an update (bytes); only the latest
                  KEEP_CHECKPOINTS are kept, so a long search's file stays small
@@ -47,7 +47,7 @@ from nasc.runtime.schema import (  # noqa: F401  (SCHEMA, MIGRATIONS: re-exporte
 )
 from nasc.runtime.schema import transaction as _tx
 
-FINISHED = ("done", "failed")
+FINISHED = ("done", "failed", "pruned")
 KEEP_CHECKPOINTS = 2  # the latest is what --resume needs; one more in reserve
 
 
@@ -304,7 +304,8 @@ class Store:
             cur = self.conn.execute(
                 "UPDATE trials SET status=?, reward=?, metrics=?, params=?, macs=?, seconds=?, "
                 "train_seconds=?, finished=?, worker=COALESCE(?, worker), error=?, "
-                "reused_from=?, summary=? WHERE id=? AND status NOT IN ('done', 'failed')",
+                "reused_from=?, summary=? WHERE id=? "
+                "AND status NOT IN ('done', 'failed', 'pruned')",
                 (result["status"], result.get("reward"), json.dumps(result.get("metrics", [])),
                  result.get("params"), result.get("macs"), result.get("seconds"),
                  result.get("train_seconds"), time.time(), result.get("worker"),
@@ -335,7 +336,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT status, COUNT(*) FROM trials GROUP BY status")
-        out = {s: 0 for s in ("pending", "running", "done", "failed")}
+        out = {s: 0 for s in ("pending", "running", "done", "failed", "pruned")}
         out.update({s: int(n) for s, n in rows})
         return out
 

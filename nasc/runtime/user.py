@@ -12,9 +12,10 @@ process-local registry (`__local__:NAME`).
     run_evaluator(model, data, spec, guard, result) -> (reward or None, metrics)
 
 An evaluator returns a float (the metric `value`) or a dict of metrics; it may call
-`trial.report(epoch, **metrics)` once per epoch, which also checks the time limit
-and that the numbers are finite. Whatever it raises, a NaN and a run over the time
-limit are failed trials, as for the built-in children.
+`trial.report(epoch, **metrics)` once per epoch, which also checks the time limit,
+that the numbers are finite and, with a pruner, whether the trial goes on (it raises
+`nasc.runtime.pruners.TrialPruned` when not: let it propagate). Whatever it raises, a
+NaN and a run over the time limit are failed trials, as for the built-in children.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from nasc.errors import NascError
+from nasc.runtime.pruners import EpochLog
 
 if TYPE_CHECKING:
     from nasc.runtime.child import Guard, TrialSpec
@@ -210,15 +212,17 @@ class TrialContext:
 
     def report(self, epoch: int, **metrics: float) -> None:
         """Record one epoch's metrics (numbers); raises when the trial must stop (over its
-        time limit, or a metric NaN or infinite): let it propagate."""
+        time limit, a metric NaN or infinite, or pruned: `TrialPruned`): let it propagate."""
         values = {name: _number(name, value) for name, value in metrics.items()}
-        self.history.append({"epoch": int(epoch), **values})
+        list.append(self.history, {"epoch": int(epoch), **values})  # checked below
         self.guard.check()
         for name, value in values.items():
             if not math.isfinite(value):
                 from nasc.runtime.child import TrialFailure
 
                 raise TrialFailure(f"the evaluator reported {name} = {value} at epoch {epoch}")
+        if isinstance(self.history, EpochLog):
+            self.history.check()  # with a pruner: may raise TrialPruned
 
 
 def _number(name: str, value: Any) -> float:

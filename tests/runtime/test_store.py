@@ -45,7 +45,7 @@ def test_trial_lifecycle_and_exactly_once(tmp_path: Path) -> None:
     assert store.trial(a).proposal == {"x": 1}
     assert store.reset_unfinished() == 1
     assert store.trial(b).status == "pending" and store.trial(b).worker is None
-    assert store.counts() == {"pending": 1, "running": 0, "done": 1, "failed": 0}
+    assert store.counts() == {"pending": 1, "running": 0, "done": 1, "failed": 0, "pruned": 0}
     assert store.finished_with_canon("k1").id == a
     assert store.finished_with_canon("k2") is None
     for step, state in enumerate((b"one", b"two", b"three"), 1):

@@ -72,9 +72,9 @@ def test_trials_come_in_id_order_and_by_status(store: Store) -> None:
     assert [t.id for t in store.trials()] == ids
     assert [t.id for t in store.trials("pending")] == [ids[1]]
     assert [t.id for t in store.trials("done")] == [ids[2]]
-    assert store.counts() == {"pending": 1, "running": 1, "done": 1, "failed": 1}
+    assert store.counts() == {"pending": 1, "running": 1, "done": 1, "failed": 1, "pruned": 0}
     assert store.reset_unfinished() == 1
-    assert store.counts() == {"pending": 2, "running": 0, "done": 1, "failed": 1}
+    assert store.counts() == {"pending": 2, "running": 0, "done": 1, "failed": 1, "pruned": 0}
     again = store.trial(ids[3])
     assert (again.status, again.started, again.worker) == ("pending", None, None)
     with pytest.raises(NascError, match=r"s\.db: no trial 99$"):
