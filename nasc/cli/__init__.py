@@ -89,7 +89,8 @@ def note_ignored(unread: dict[str, str]) -> None:
         return
     flags = {p.name: max(p.opts, key=len) for p in ctx.command.params}
     for name, where in unread.items():
-        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+        if ctx.get_parameter_source(name) in (click.core.ParameterSource.COMMANDLINE,
+                                              click.core.ParameterSource.DEFAULT_MAP):
             click.echo(f"nasc: note: {flags[name]} applies to {where} only; ignored", err=True)
 
 

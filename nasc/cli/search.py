@@ -21,6 +21,7 @@ from nasc.cli import (
     note_ignored,
     user_errors,
 )
+from nasc.cli.config_file import config_option
 from nasc.cli.search_options import front_line, objectives_note, search_config, user_options
 from nasc.errors import NascError
 from nasc.runtime.strategy_config import StrategyConfig
@@ -126,6 +127,7 @@ def _duration(seconds: float) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
               help="Best architectures printed at the end.")
 @user_options
+@config_option
 @user_errors
 def search(**opts: Any) -> None:
     """Search the space: sample, train each child, learn from its reward.

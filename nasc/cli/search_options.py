@@ -63,12 +63,12 @@ PRUNE_OPTIONS = ("pruner", "prune_metric", "prune_warmup", "prune_startup", "pru
 
 
 def _given(opts: dict[str, Any]) -> dict[str, Any]:
-    """The options typed on the command line, by configuration name."""
+    """The options typed on the command line or read from --config, by configuration name."""
     ctx = click.get_current_context()
+    given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.DEFAULT_MAP)
     out = {}
     for name, value in opts.items():
-        if name in _RENAMED or ctx.get_parameter_source(name) != \
-                click.core.ParameterSource.COMMANDLINE:
+        if name in _RENAMED or ctx.get_parameter_source(name) not in given:
             continue
         out[name] = value
     if out.get("pruner") == "none":
