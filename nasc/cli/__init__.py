@@ -40,6 +40,11 @@ class Finite(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        if self.min is None and self.max is None:
+            return "finite"  # click would print 'x<=None'
+        return str(super()._describe_range())
+
 
 class OutputPath(click.Path):
     """A file nasc will write: checked before any work is done, so that a typo in a folder

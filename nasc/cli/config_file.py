@@ -28,7 +28,8 @@ def option_names(command: click.Command) -> dict[str, str]:
     """Every spelling a config key may use -> the parameter's name."""
     names: dict[str, str] = {}
     for param in command.params:
-        if not isinstance(param, click.Option) or param.name in (None, "config", "help"):
+        if not isinstance(param, click.Option) or param.hidden \
+                or param.name in (None, "config", "help"):
             continue
         spellings = {param.name, *(o.lstrip("-") for o in param.opts if o.startswith("--"))}
         for spelling in spellings:

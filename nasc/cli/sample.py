@@ -10,8 +10,10 @@ import click
 
 from nasc.cli import MAX_LAYERS, MAX_TOKENS, SEED, Finite, SpaceSpec, cli, user_errors
 from nasc.errors import NascError
+from nasc.runtime.strategy_config import StrategyConfig
 
 CHUNK = 1_000  # architectures drawn, then printed, at a time
+DEFAULT_LAYERS = StrategyConfig.max_layers or 4  # the same default as `nasc search`
 
 if TYPE_CHECKING:  # the controller package imports torch: loaded when a command runs, so
     # that every other command (`nasc validate`) starts without it
@@ -32,8 +34,20 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
     if max_tokens is None and needs_tokens(table.lalr):  # only tokens bound the strings
         max_tokens = 64
     if layered:
-        return Budget(max_layers or 6, max_tokens, min_layers)
+        return Budget(max_layers or DEFAULT_LAYERS, max_tokens, min_layers)
     return Budget(None, max_tokens, 0)
+
+
+def _controller_budget(ctl: Controller, max_layers: int | None, min_layers: int | None,
+                       max_tokens: int | None) -> Budget:
+    """The controller's own budget (what it was trained with), each bound the command
+    line gives overriding it."""
+    saved = ctl.current_budget()
+    if max_layers is None and min_layers is None and max_tokens is None:
+        return saved
+    return _budget(ctl.table, max_layers if max_layers is not None else saved.max_layers,
+                   min_layers if min_layers is not None else max(saved.min_layers, 1),
+                   max_tokens if max_tokens is not None else saved.max_tokens)
 
 
 @cli.command()
@@ -44,10 +58,10 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
               help="How many architectures.")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed.")
 @click.option("--max-layers", type=click.IntRange(min=1, max=MAX_LAYERS), default=None,
-              help="At most this many layers (layered spaces; default 6).")
-@click.option("--min-layers", type=click.IntRange(min=0, max=MAX_LAYERS), default=1,
-              show_default=True,
-              help="At least this many layers.")
+              help=f"At most this many layers (layered spaces) [default: {DEFAULT_LAYERS}, "
+                   f"as nasc search; a --controller's own budget].")
+@click.option("--min-layers", type=click.IntRange(min=0, max=MAX_LAYERS), default=None,
+              help="At least this many layers [default: 1; a --controller's own].")
 @click.option("--max-tokens", type=click.IntRange(min=1, max=MAX_TOKENS), default=None,
               help="At most this many tokens (default: 64 where only tokens bound the strings).")
 @click.option("--controller", "checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -59,7 +73,8 @@ def _budget(table: DecisionTable, max_layers: int | None, min_layers: int,
 @click.option("--count", "count_only", is_flag=True,
               help="Print how many architectures the space holds within the budget.")
 @user_errors
-def sample(space: str | None, num: int, seed: int, max_layers: int | None, min_layers: int,
+def sample(space: str | None, num: int, seed: int, max_layers: int | None,
+           min_layers: int | None,
            max_tokens: int | None, checkpoint: str | None, temperature: float, uniform: bool,
            count_only: bool) -> None:
     """Print NUM architectures of a space, one per line (layers joined by '; ').
@@ -67,14 +82,17 @@ def sample(space: str | None, num: int, seed: int, max_layers: int | None, min_l
     By default each decision is uniform over the grammar's valid choices (the
     paper's random search); --controller samples a trained controller. Every
     line is valid in the space and within the budget; the same seed gives the
-    same output.
+    same output. A controller samples within the budget it was trained with
+    unless --max-layers, --min-layers or --max-tokens say otherwise.
     """
     from nasc.controller.counting import count
     from nasc.controller.decisions import DecisionTable
 
     ctl = _load_controller(checkpoint, space, uniform) if checkpoint is not None else None
     table = ctl.table if ctl is not None else DecisionTable(space or "cnn")
-    budget = _budget(table, max_layers, min_layers, max_tokens)
+    budget = (_controller_budget(ctl, max_layers, min_layers, max_tokens) if ctl is not None
+              else _budget(table, max_layers, 1 if min_layers is None else min_layers,
+                           max_tokens))
     if count_only:
         click.echo(_digits(count(table, budget)))
         return

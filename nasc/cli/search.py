@@ -79,11 +79,17 @@ def _duration(seconds: float) -> str:
                    "nb201:DIR[:cifar10|cifar100|imagenet16] (the NAS-Bench-201 table: "
                    "trials are looked up, not trained).")
 @click.option("--strategy", type=click.Choice(["reinforce", "random", "evolution"]),
-              default="reinforce", show_default=True)
+              default="reinforce", show_default=True,
+              help="reinforce: the paper's controller; random: uniform per decision; "
+                   "evolution: regularized evolution.")
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
               help="Total trials in the store (a resumed search counts the finished ones).")
-@click.option("--batch", type=click.IntRange(min=1), default=StrategyConfig.batch,
-              show_default=True, help="reinforce: architectures per controller step (m).")
+@click.option("--controller-batch", "batch", type=click.IntRange(min=1),
+              default=StrategyConfig.batch, show_default=True,
+              help="reinforce: architectures the controller samples per step (m); not "
+                   "--batch-size, the children's SGD batch.")
+@click.option("--batch", "batch_deprecated", type=click.IntRange(min=1), default=None,
+              hidden=True, help="The old name of --controller-batch (deprecated).")
 @click.option("--controller-lr", type=Finite(min=0, min_open=True),
               default=StrategyConfig.controller_lr, show_default=True,
               help="reinforce: the controller's learning rate (Adam), tuned for searches of "
@@ -97,10 +103,14 @@ def _duration(seconds: float) -> str:
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Torch threads (Ray: CPUs) per trial.")
 @click.option("--executor", type=click.Choice(["local", "inline", "ray"]), default="local",
-              show_default=True)
+              show_default=True,
+              help="Where trials run: local worker processes, this process one at a time, "
+                   "or a Ray cluster.")
 @click.option("--address", default=None, help="Ray cluster: HOST:PORT or auto.")
-@click.option("--gpus-per-trial", type=Finite(min=0), default=0.0, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--gpus-per-trial", type=Finite(min=0), default=0.0, show_default=True,
+              help="ray: GPUs each trial requests (above 0 trains on cuda).")
+@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Training epochs per child.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Child batch size [64 cnn, 20 rnn].")
 @click.option("--lr", type=Finite(min=0, min_open=True, max=1e4), default=None,
@@ -109,21 +119,25 @@ def _duration(seconds: float) -> str:
               help="Cap on batches per epoch.")
 @click.option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="rnn children: hidden and embedding size.")
-@click.option("--max-layers", type=click.IntRange(min=1, max=MAX_LAYERS), default=4,
-              show_default=True)
+@click.option("--max-layers", type=click.IntRange(min=1, max=MAX_LAYERS),
+              default=StrategyConfig.max_layers, show_default=True,
+              help="At most this many layers per sampled architecture (layered spaces).")
 @click.option("--max-params", type=click.IntRange(min=1), default=None,
               help="Children over this many parameters fail without training.")
 @click.option("--time-limit", type=Finite(min=0, min_open=True), default=None,
               help="Seconds per trial; longer trials fail.")
-@click.option("--failure-reward", type=Finite(), default=0.0, show_default=True)
+@click.option("--failure-reward", type=Finite(), default=0.0, show_default=True,
+              help="The reward a failed trial gets.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for children.")
 @click.option("--store", "store_path", default="nasc-search.db", show_default=True,
-              type=OutputPath(store=True))
+              type=OutputPath(store=True),
+              help="The SQLite file every trial is recorded in (never overwritten).")
 @click.option("--resume", is_flag=True,
               help="Continue the search in --store with the options it was created with "
                    "(--trials, --executor, --workers, --threads, --address, "
                    "--gpus-per-trial and --device may change).")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Random seed of the strategy and of every trial's training.")
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
               help="Best architectures printed at the end.")
 @user_options
@@ -185,10 +199,24 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _config(opts: dict[str, Any]) -> Any:
     """The search's configuration (with --resume, the store's: see `search_options`)."""
+    _old_batch(opts)
     if not opts["resume"]:  # resumed: the store's options decide what applies
         note_ignored({name: where for name, (applies, where) in APPLIES.items()
                       if not applies(opts)})
     return search_config(opts)
+
+
+def _old_batch(opts: dict[str, Any]) -> None:
+    """--batch, the old name of --controller-batch: still read, with a note."""
+    old = opts.pop("batch_deprecated", None)
+    if old is None:
+        return
+    source = click.get_current_context().get_parameter_source("batch")
+    if source == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--batch is the old name of --controller-batch: give one")
+    click.echo("nasc: note: --batch is now --controller-batch (the controller's samples "
+               "per step)", err=True)
+    opts["batch"] = old
 
 
 # Options that only some settings read: (option, setting that reads it, its description).
@@ -241,7 +269,8 @@ def _compiled_summary(config: Any, arch: str) -> str:
 
 @cli.command()
 @click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Trials in each store's leaderboard.")
 @click.option("--plot", "plot_path", type=OutputPath(), default=None,
               help="Write reward per trial and best so far, one curve per store "
                    "(.png, .svg or .pdf).")
@@ -272,7 +301,8 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
 
 @cli.command()
 @click.argument("store_path", type=click.Path(dir_okay=False))
-@click.option("--rank", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--rank", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which architecture: 1 is the best by reward.")
 @click.option("--controller", is_flag=True,
               help="Export the trained controller (reinforce) instead, for "
                    "`nasc sample --controller`; needs -o.")

@@ -21,7 +21,7 @@ import click
 from nasc.errors import NascError
 
 # CLI parameter -> configuration name, where they differ
-_RENAMED = {"store_path": None, "resume": None, "top": None}
+_RENAMED = {"store_path": None, "resume": None, "top": None, "batch_deprecated": None}
 
 
 def user_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -30,7 +30,8 @@ def _defaults(text: str, space: str | None, data: str | None) -> tuple[str, str]
 @click.option("--data", default=None,
               help="digits, cifar10:DIR, mnist:DIR, folder:DIR, ptb:DIR or module:function "
                    "[the exported file's, else digits].")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Training epochs (every batch of the training split each epoch).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Batch size [64 cnn, 20 rnn].")
 @click.option("--lr", type=Finite(min=0, min_open=True, max=1e4), default=None,
@@ -38,7 +39,8 @@ def _defaults(text: str, space: str | None, data: str | None) -> tuple[str, str]
 @click.option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="rnn: hidden and embedding size.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device.")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Random seed of the initial weights and the batch order.")
 @click.option("-o", "--output", type=OutputPath(), default=None,
               help="Write the weights here (torch.load(..., weights_only=True) reads them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL") or not hasattr(os
 
 TRIALS, BATCH = 9, 3
 COMMAND = [sys.executable, "-m", "nasc", "search", "--strategy", "reinforce", "--trials",
-           str(TRIALS), "--batch", str(BATCH), "--epochs", "1", "--max-batches", "2",
+           str(TRIALS), "--controller-batch", str(BATCH), "--epochs", "1", "--max-batches", "2",
            "--max-layers", "2", "--seed", "0",
            "--controller-lr", "6e-4"]  # slow learning: repeats (answered at once) stay rare
 INLINE = ["--executor", "inline"]

@@ -100,7 +100,7 @@ def test_export_rank_out_of_range(store: Path) -> None:
 def test_reinforce_store_keeps_every_update_and_exports_its_controller(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     args = ["search", "--store", str(path), *TINY[:-1], "reinforce", "--trials", "8",
-            "--batch", "2"]
+            "--controller-batch", "2"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     doc = json.loads(CliRunner().invoke(cli, ["report", str(path), "--json"]).output)

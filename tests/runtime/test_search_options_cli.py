@@ -78,7 +78,7 @@ def test_objectives_pareto_front_in_report(tmp_path: Path) -> None:
 
 def test_reinforce_says_which_scalarised_reward_it_learns_from(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    result = run("search", "--store", str(path), *TINY, "--trials", "2", "--batch", "2",
+    result = run("search", "--store", str(path), *TINY, "--trials", "2", "--controller-batch", "2",
                  "--objectives", "accuracy:max,params:min")
     assert result.exit_code == 0, result.output
     assert ("nasc: note: reinforce learns from one reward: the scalarised objective "
