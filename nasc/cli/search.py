@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,53 +21,12 @@ from nasc.cli import (
     user_errors,
 )
 from nasc.cli.config_file import config_option
+from nasc.cli.progress import ProgressLine
 from nasc.cli.search_options import front_line, objectives_note, search_config, user_options
 from nasc.errors import NascError
 from nasc.runtime.strategy_config import StrategyConfig
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
-
-
-class ProgressLine:
-    """One status line on stderr: trials done, failures, best reward, ETA."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.start, self.best = total, time.monotonic(), float("-inf")
-        self.tty = sys.stderr.isatty()
-        self.seen = 0
-
-    def __repr__(self) -> str:
-        return f"ProgressLine({self.seen}/{self.total})"
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        counts, trial = event["counts"], event["trial"]
-        finished = counts["done"] + counts["failed"] + counts["pruned"]
-        if trial.status == "done":
-            self.best = max(self.best, float(trial.reward or 0.0))
-        self.seen += 1
-        rate = self.seen / max(time.monotonic() - self.start, 1e-9)
-        eta = max(self.total - finished, 0) / rate if rate > 0 else 0.0
-        best = f"{self.best:.4f}" if self.best > float("-inf") else "-"
-        width = 24
-        pruned = f"{counts['pruned']} pruned, " if counts["pruned"] else ""
-        filled = int(width * min(finished / max(self.total, 1), 1.0))
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{self.total} trials, "
-                f"{counts['failed']} failed, {pruned}best {best}, ETA {_duration(eta)}")
-        if self.tty:
-            click.echo("\r" + line.ljust(90), err=True, nl=False)
-        elif finished == self.total or self.seen % max(1, self.total // 10) == 0:
-            click.echo(line, err=True)
-
-    def close(self) -> None:
-        if self.tty:
-            click.echo("", err=True)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 @cli.command()
@@ -154,7 +112,7 @@ def search(**opts: Any) -> None:
 
     config = _config(opts)
     objectives_note(config)
-    progress = ProgressLine(config.trials)
+    progress = ProgressLine(config.trials, 1 if config.executor == "inline" else config.workers)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop: like Ctrl-C
     try:
         summary = run_search(config, opts["resume"], progress)
@@ -241,8 +199,12 @@ def _print_summary(config: Any, summary: Any, top: int) -> None:
     click.echo(f"{counts['done']} done, {counts['failed']} failed, {pruned}"
                f"{counts['pending'] + counts['running']} unfinished; this run trained "
                f"{summary.trained}, reused {summary.reused} in {summary.seconds:.1f} s")
+    from nasc.runtime.report import metric_text
+
     for rank, t in enumerate(summary.best[:top], 1):
-        click.echo(f"{rank:>3}. reward {t.reward:.4f}  trial {t.id:<5} {t.arch}")
+        metric = metric_text(t)
+        click.echo(f"{rank:>3}. reward {t.reward:.4f}{'  ' + metric if metric else ''}  "
+                   f"trial {t.id:<5} {t.arch}")
     if summary.best and not summary.interrupted:
         from nasc.runtime.nb201 import pick_line
 
@@ -274,9 +236,13 @@ def _compiled_summary(config: Any, arch: str) -> str:
 @click.option("--plot", "plot_path", type=OutputPath(), default=None,
               help="Write reward per trial and best so far, one curve per store "
                    "(.png, .svg or .pdf).")
-@click.option("--json", "as_json", is_flag=True, help="Every trial as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Every trial as JSON (times in ISO 8601, UTC).")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Every trial as CSV, one row each (a store column when several).")
 @user_errors
-def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bool) -> None:
+def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bool,
+           as_csv: bool) -> None:
     """Leaderboard of one or more search stores (and the reward plot)."""
     from nasc.runtime import report as rpt
     from nasc.runtime.store import Store
@@ -284,9 +250,13 @@ def report(stores: tuple[str, ...], top: int, plot_path: str | None, as_json: bo
     if plot_path and Path(plot_path).suffix.lower() not in PLOT_SUFFIXES:
         raise click.BadParameter(f"{plot_path}: the file name must end in "
                                  f"{', '.join(PLOT_SUFFIXES)}", param_hint="--plot")
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     opened = [Store.open(s, readonly=True) for s in stores]
     try:
-        if as_json:
+        if as_csv:
+            click.echo(rpt.report_csv(opened), nl=False)
+        elif as_json:
             docs = [rpt.report_json(s) for s in opened]
             click.echo(json.dumps(docs[0] if len(docs) == 1 else {"stores": docs}, indent=2))
         else:

@@ -1,6 +1,7 @@
 """Reading finished (or running) searches: leaderboard, JSON, the reward plot, export.
 
-    report_json(store)               {"experiment": {...}, "trials": [...]}
+    report_json(store)               {"experiment": {...}, "trials": [...]} (ISO times)
+    report_csv(stores)               every trial, one CSV row each
     leaderboard(store, top)          a fixed-width table of the best trials (NAS-Bench-201:
                                      and the validation pick's 200-epoch test accuracy)
     plot(stores, out_png)            reward per trial + best so far, one curve per store
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +25,27 @@ def ranked(store: Store) -> list[Trial]:
     return sorted(done, key=lambda t: (-(t.reward or 0.0), t.id))
 
 
+def iso(timestamp: float | None) -> str | None:
+    """A Unix time as ISO 8601 in UTC, to the second ('2026-12-01T03:15:25+00:00')."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def _row(t: Trial) -> dict[str, Any]:
+    row = t.to_json()
+    row["status"] = "pending" if t.status == "running" else t.status
+    row.update(created=iso(t.created), started=iso(t.started), finished=iso(t.finished))
+    return row
+
+
 def report_json(store: Store) -> dict[str, Any]:
+    """The store as one JSON document (every time in ISO 8601, UTC)."""
     exp = store.experiment()
-    experiment = {"store": str(store.path), "config": exp["config"], "created": exp["created"],
-                  "nasc_version": exp["nasc_version"], "grammar": exp["grammar"],
-                  "counts": store.counts()}
-    trials = []
-    for t in store.trials():
-        row = t.to_json()
-        row["status"] = "pending" if t.status == "running" else t.status
-        trials.append(row)
+    experiment = {"store": str(store.path), "config": exp["config"],
+                  "created": iso(exp["created"]), "nasc_version": exp["nasc_version"],
+                  "grammar": exp["grammar"], "counts": store.counts()}
+    trials = [_row(t) for t in store.trials()]
     return {"experiment": experiment, "trials": trials, "controller": store.controller_steps(),
             "pareto": pareto_ids(store)}
 
@@ -47,13 +60,55 @@ def pareto_ids(store: Store) -> list[int] | None:
     return [t.id for t in pareto_trials(store.trials(), objectives)]
 
 
-def _score(t: Trial) -> str:
-    if not t.metrics:
+CSV_COLUMNS = ("store", "id", "status", "reward", "accuracy", "perplexity", "params", "macs",
+               "seconds", "created", "started", "finished", "reused_from", "pareto", "error",
+               "arch")
+
+
+def report_csv(stores: list[Store]) -> str:
+    """Every trial of every store, one CSV row each: the columns of `CSV_COLUMNS`, then
+    each other final metric the trials recorded (`summary`) as its own column."""
+    import csv
+    import io
+
+    rows = []
+    for store in stores:
+        front = set(pareto_ids(store) or [])
+        for t in store.trials():
+            row = {**t.summary, **{k: v for k, v in _row(t).items() if k in CSV_COLUMNS}}
+            row.update(store=str(store.path), pareto=int(t.id in front))
+            rows.append(row)
+    extra = sorted({k for r in rows for k in r} - set(CSV_COLUMNS))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, [*CSV_COLUMNS, *extra], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def metric_of(t: Trial) -> tuple[str, float] | None:
+    """("acc", accuracy) or ("ppl", perplexity): the final metric people read beside the
+    reward (the summary's, else the best validation accuracy or the last perplexity)."""
+    for key, short in (("accuracy", "acc"), ("perplexity", "ppl")):
+        if key in t.summary:
+            return short, float(t.summary[key])
+    if t.metrics and "valid_acc" in t.metrics[-1]:
+        return "acc", max(float(m.get("valid_acc", 0.0)) for m in t.metrics)
+    if t.metrics and "valid_ppl" in t.metrics[-1]:
+        return "ppl", float(t.metrics[-1]["valid_ppl"])
+    return None
+
+
+def metric_text(t: Trial) -> str:
+    """'acc 0.978', 'ppl 85.3' or ''."""
+    found = metric_of(t)
+    if found is None:
         return ""
-    last = t.metrics[-1]
-    if "valid_acc" in last:
-        return f"{max(m['valid_acc'] for m in t.metrics):.3f}"
-    return f"{last.get('valid_ppl', float('nan')):.1f}"
+    return f"{found[0]} {found[1]:.3f}" if found[0] == "acc" else f"{found[0]} {found[1]:.1f}"
+
+
+def _score(t: Trial) -> str:
+    return metric_text(t).partition(" ")[2]
 
 
 def leaderboard(store: Store, top: int = 10) -> str:
