@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from nasc.compiler import ir
 from nasc.compiler.ir import Graph
 from nasc.compiler.ops import OPS
 from nasc.errors import NascError
@@ -87,7 +88,8 @@ def generate(graph: Graph, device: torch.device | str | None = None,
             raise
         raise NascError(f"node {n!r}: a size is too large for torch "
                         f"(limit networks with --max-params)") from None
-    builder.fx.lint()
+    if ir.DEBUG_CHECKS:  # the builder makes well-formed graphs: checked in the test suite
+        builder.fx.lint()
     name = class_name or ("NascCell" if graph.kind == "rnn" else "NascNet")
     return fx.GraphModule(builder.root, builder.fx, class_name=name)
 

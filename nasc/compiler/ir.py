@@ -13,13 +13,16 @@ Nodes are integers; each carries
 
 `Graph.add` is the one factory: it checks the op, names the node and wires the
 edges. `verify(graph)` checks the invariants every pass must keep; the pipeline
-runs it between passes. `str(graph)` is the readable text form:
+runs it on its result, and between passes too when `DEBUG_CHECKS` is on (the
+test suite turns it on; so does `NASC_DEBUG_CHECKS=1`). `str(graph)` is the
+readable text form:
 
     %3 = conv(%2) kernel=(3,5) filters=48 stride=1 padding=(1,2) : [48,32,32]  # layer2_conv
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
     import networkx as nx
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# verify after lowering and after every pass, and lint the fx graph (else: verify once)
+DEBUG_CHECKS = os.environ.get("NASC_DEBUG_CHECKS", "") not in ("", "0")
 
 
 class IRError(NascError):
@@ -47,6 +53,7 @@ class Graph:
         self.meta: dict[str, Any] = dict(meta or {})
         self._names: set[str] = set()
         self._next = 0
+        self._moved = 0  # nodes made with `before=` (out of id order until renumbered)
 
     def __repr__(self) -> str:
         return f"Graph({self.kind}, {self.nx.number_of_nodes()} nodes)"
@@ -70,7 +77,8 @@ class Graph:
         self.nx.add_node(node, op=op, args=tuple(args), name=self._unique(name or op),
                          layer=layer, attrs=dict(attrs), meta={})
         if before is not None:
-            self.nx.nodes[node]["before"] = before
+            self.nx._node[node]["before"] = before
+            self._moved += 1
         for arg in args:
             self.nx.add_edge(arg, node)
         return node
@@ -117,7 +125,9 @@ class Graph:
         A node made with `before=m` (inserted by a pass) sorts just ahead of node m.
         `verify` checks that every edge goes forward in this order (so no cycles).
         """
-        return sorted(self.nx.nodes, key=self.sort_key)
+        if not self._moved:  # ids are made in increasing order, and dicts keep it
+            return list(self.nx._node)
+        return sorted(self.nx._node, key=self.sort_key)
 
     def sort_key(self, n: int) -> tuple[int, int]:
         before = self.nx._node[n].get("before")  # the node dict itself: views are slow here
@@ -134,7 +144,7 @@ class Graph:
             (n, {**data, "attrs": dict(data["attrs"]), "meta": dict(data["meta"])})
             for n, data in self.nx._node.items())
         new.nx.add_edges_from((u, v) for u, users in self.nx._succ.items() for v in users)
-        new._names, new._next = set(self._names), self._next
+        new._names, new._next, new._moved = set(self._names), self._next, self._moved
         return new
 
     def renumbered(self) -> Graph:
@@ -182,7 +192,7 @@ def verify(graph: Graph) -> None:
     the pads pass, concat operands agree in height and width.
     """
     nodes, succ = graph.nx._node, graph.nx._succ  # plain dicts: views are slow here
-    keys = {n: graph.sort_key(n) for n in nodes}
+    keys = {n: i for i, n in enumerate(graph.order())}
     for u, users in succ.items():
         for v in users:
             if keys[u] >= keys[v]:

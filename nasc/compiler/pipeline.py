@@ -1,8 +1,14 @@
-"""The pipeline: lowering, then a list of named passes with `verify` between them.
+"""The pipeline: lowering, then a list of named passes, then `verify`.
 
     build_ir(arch, options)             -> the annotated IR (shapes, pads, counts), no weights
     run_passes(graph, passes, stop_after=None)
-    PASSES = [("shapes", infer_shapes), ("pads", insert_pads), ("counts", count)]
+    PASSES = [("shapes", annotate_shapes), ("pads", pad_concats), ("counts", annotate_counts)]
+
+The pipeline owns the graph it lowered, so it runs each pass's in-place form
+(`infer_shapes`, `insert_pads` and `count` are the same passes on a copy). The
+IR is verified after lowering (the passes read only valid nodes) and on the
+result; with `ir.DEBUG_CHECKS` (on in the test suite) after every pass too, so
+a broken invariant names the pass that broke it.
 
 `--max-params` is checked here, on the IR, before code generation allocates
 any weight.
@@ -13,18 +19,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nasc.compiler import ir
 from nasc.compiler.ast import Arch, CnnArch, PlainArch, RnnCell, SpaceArch
 from nasc.compiler.ir import Graph, verify
-from nasc.compiler.passes import count, infer_shapes, insert_pads, lower_cnn, lower_rnn
+from nasc.compiler.passes import lower_cnn, lower_rnn
+from nasc.compiler.passes.counts import annotate_counts
 from nasc.compiler.passes.lower_space import lower_space
+from nasc.compiler.passes.pads import pad_concats
+from nasc.compiler.passes.shapes import annotate_shapes
 from nasc.errors import NascError
 
 Pass = tuple[str, Callable[[Graph], Graph]]
 
 PASSES: list[Pass] = [
-    ("shapes", infer_shapes),
-    ("pads", insert_pads),
-    ("counts", count),
+    ("shapes", annotate_shapes),
+    ("pads", pad_concats),
+    ("counts", annotate_counts),
 ]
 PASS_NAMES = ("lower", *(name for name, _ in PASSES))
 
@@ -98,17 +108,20 @@ def lower(arch: Arch, options: Options) -> Graph:
 
 def run_passes(graph: Graph, passes: list[Pass] | None = None,
                stop_after: str | None = None) -> Graph:
-    """Run `passes` (default PASSES) in order, verifying the IR after each."""
+    """Run `passes` (default PASSES) in order, in place; verify the IR before and after
+    (and between passes with `ir.DEBUG_CHECKS`)."""
     if stop_after is not None and stop_after not in PASS_NAMES:
         raise NascError(f"unknown pass {stop_after!r}: one of {', '.join(PASS_NAMES)}")
     verify(graph)
     if stop_after == "lower":
         return graph
-    for name, run in PASSES if passes is None else passes:
+    for i, (name, run) in enumerate(PASSES if passes is None else passes):
+        if i and ir.DEBUG_CHECKS:
+            verify(graph)
         graph = run(graph)
-        verify(graph)
         if name == stop_after:
             break
+    verify(graph)
     return graph
 
 

@@ -21,6 +21,7 @@ sugar for (3, 3) with "same" padding); it is the one way lowering applies an op.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,13 +63,19 @@ def register_composite(name: str) -> Callable[[Composite], Composite]:
 def accepts(op: str) -> dict[str, bool]:
     """The arguments `op` takes: name -> required."""
     if op in COMPOSITES:
-        params = list(inspect.signature(COMPOSITES[op]).parameters.values())[2:]
-        return {p.name: p.default is inspect.Parameter.empty for p in params}
+        return dict(_parameters(COMPOSITES[op]))
     spec = get_op(op)
     taken = {name: name not in spec.defaults for name in spec.attrs}
     if spec.attrs.get("kernel") == "tuple":
         taken["padding"] = False  # "same" padding by default
     return taken
+
+
+@functools.cache  # inspect.signature is slow, and lowering asks once per op applied
+def _parameters(fn: Composite) -> tuple[tuple[str, bool], ...]:
+    """A composite's keyword arguments after `(b, x)`: (name, required) pairs."""
+    params = list(inspect.signature(fn).parameters.values())[2:]
+    return tuple((p.name, p.default is inspect.Parameter.empty) for p in params)
 
 
 def expand(b: Emit, op: str, x: int, name: str, **args: Any) -> int:

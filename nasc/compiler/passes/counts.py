@@ -15,15 +15,19 @@ from nasc.compiler.ops import OPS
 
 def count(graph: Graph) -> Graph:
     """A copy of `graph` with per-node params and MACs, and totals in `meta`."""
-    out = graph.copy()
+    return annotate_counts(graph.copy())
+
+
+def annotate_counts(graph: Graph) -> Graph:
+    """`count` in place (the pipeline's form: it owns the graph); returns `graph`."""
     total_params = total_macs = 0
-    for n in out.order():
-        op = OPS[out.op(n)]
-        shapes = [out.shape(a) for a in out.args(n)]
-        params, macs = op.count(op.with_defaults(out.attrs(n)), shapes, out.shape(n))
-        meta = out.meta_of(n)
+    for n in graph.order():
+        op = OPS[graph.op(n)]
+        shapes = [graph.shape(a) for a in graph.args(n)]
+        meta = graph.meta_of(n)
+        params, macs = op.count(op.with_defaults(graph.attrs(n)), shapes, meta["shape"])
         meta["params"], meta["macs"] = params, macs
         total_params += params
         total_macs += macs
-    out.meta["params"], out.meta["macs"] = total_params, total_macs
-    return out
+    graph.meta["params"], graph.meta["macs"] = total_params, total_macs
+    return graph

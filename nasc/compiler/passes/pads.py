@@ -14,19 +14,24 @@ from nasc.compiler.ir import Graph
 
 def insert_pads(graph: Graph) -> Graph:
     """A copy of `graph` with `pad` nodes before concats whose operands differ in size."""
+    return pad_concats(graph.copy())
+
+
+def pad_concats(graph: Graph) -> Graph:
+    """`insert_pads` in place (the pipeline's form: it owns the graph); returns `graph`, or
+    its renumbered copy where nodes were inserted."""
     concats = [n for n in graph.order() if graph.op(n) == "concat" and _needs_pad(graph, n)]
-    out = graph.copy()
     for n in concats:
-        _pad_operands(out, n)
+        _pad_operands(graph, n)
     if concats or not _numbered(graph):  # else renumbering would rebuild an equal graph
-        out = out.renumbered()
-    out.meta["padded"] = True
-    return out
+        graph = graph.renumbered()
+    graph.meta["padded"] = True
+    return graph
 
 
 def _numbered(graph: Graph) -> bool:
     """Ids are 0..n-1 in order and no node waits to be moved (`before`)."""
-    nodes = graph.nx.nodes
+    nodes = graph.nx._node
     in_order = all(n == i and "before" not in nodes[n] for i, n in enumerate(nodes))
     return in_order and graph._next == len(nodes)
 
