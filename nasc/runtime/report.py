@@ -4,7 +4,7 @@
     report_csv(stores)               every trial, one CSV row each
     leaderboard(store, top)          a fixed-width table of the best trials (NAS-Bench-201:
                                      and the validation pick's 200-epoch test accuracy)
-    plot(stores, out_png)            reward per trial + best so far, one curve per store
+    plot(stores, out_png)            metric per trial id, best so far, failures; controller
     export_arch(store, rank)         (architecture text, its trial) of the rank-th best
     export_controller(store)         (controller file bytes, step) of the latest checkpoint
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nasc.errors import NascError
-from nasc.runtime.store import FINISHED, Store, Trial, unpack_state
+from nasc.runtime.store import Store, Trial, unpack_state
 
 
 def ranked(store: Store) -> list[Trial]:
@@ -152,47 +152,11 @@ def _pruned(counts: dict[str, int]) -> str:
     return f"{counts['pruned']} pruned, " if counts.get("pruned") else ""
 
 
-def curves(store: Store) -> tuple[list[int], list[float], list[float]]:
-    """Trial numbers (in finishing order), rewards, and the best reward so far."""
-    finished = [t for t in store.trials() if t.status in FINISHED]
-    finished.sort(key=lambda t: (t.finished or 0.0, t.id))
-    rewards = [float(t.reward or 0.0) for t in finished]
-    best, running = [], float("-inf")
-    for r in rewards:
-        running = max(running, r)
-        best.append(running)
-    return list(range(1, len(rewards) + 1)), rewards, best
-
-
 def plot(stores: list[Store], out: str | Path, window: int = 20) -> Path:
-    """Reward per trial (dots), its moving average and best so far (lines), per store."""
-    try:
-        import matplotlib
+    """The trials of `stores` and their controllers' updates, drawn (`nasc.runtime.plots`)."""
+    from nasc.runtime.plots import plot as draw
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise NascError("--plot needs matplotlib: pip install 'nasc[search]'") from None
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, store in enumerate(stores):
-        cfg = store.experiment()["config"]
-        label = f"{cfg.get('strategy', {}).get('name', '?')} ({Path(store.path).name})"
-        xs, rewards, best = curves(store)
-        color = f"C{i}"
-        ax.scatter(xs, rewards, s=6, alpha=0.3, color=color)
-        avg = [sum(rewards[max(0, k - window + 1):k + 1]) / min(k + 1, window)
-               for k in range(len(rewards))]
-        ax.plot(xs, avg, color=color, label=f"{label}: mean of last {window}")
-        ax.plot(xs, best, color=color, linestyle="--", label=f"{label}: best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel("reward")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(out)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return draw(stores, out, window)
 
 
 def export_arch(store: Store, rank: int = 1) -> tuple[str, Trial]:
