@@ -11,7 +11,7 @@
     arch_hash(src, ...)           -> a hash of the canonical form (no weights)
     summarize_arch(src, ...)      -> CompiledInfo without weights (table, JSON, counts)
 
-`src` is architecture text, a path to a file holding it, or an AST (`CnnArch`,
+`src` is architecture text, a path to a file holding it, or an AST (`SpaceArch`,
 `RnnCell`). Invalid text raises `ArchError` (located diagnostics); a network
 over `max_params` raises `NascError` before any weight exists.
 """
@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasc.compiler.ast import CnnArch, RnnCell, SpaceArch
+from nasc.compiler.ast import RnnCell, SpaceArch
 from nasc.compiler.diagnostics import ArchError
 from nasc.compiler.frontend import Parsed, parse, read_source, resolve_space
 from nasc.compiler.ir import Graph
@@ -42,13 +42,13 @@ if TYPE_CHECKING:  # torch loads on the first compile: parsing and counting need
 
     Device = torch.device | str | None
 
-Source = str | Path | CnnArch | RnnCell | SpaceArch
+Source = str | Path | RnnCell | SpaceArch
 
 
 def load_arch(source: Source, space: str | Path | Space | None = None,
-              filename: str | None = None) -> tuple[CnnArch | RnnCell | SpaceArch, str]:
+              filename: str | None = None) -> tuple[RnnCell | SpaceArch, str]:
     """The AST of `source` and the name of its space (`filename` names text in errors)."""
-    if isinstance(source, CnnArch | RnnCell | SpaceArch):
+    if isinstance(source, RnnCell | SpaceArch):
         if space is None:
             return source, source.space
         loaded = resolve_space(space, "")
@@ -95,13 +95,13 @@ def canonical(source: Source, space: str | Path | Space | None = None,
               **options: Any) -> nx.DiGraph:
     """The canonical form of `source` (see `nasc.compiler.canonical`): no weights.
 
-    In a space whose strings only fill cells of a fixed skeleton (NAS-Bench-201, DARTS)
-    the form is taken over the cells, each lowered once on its own.
+    In a space whose strings fill cells that a fixed skeleton repeats (NAS-Bench-201,
+    DARTS) the form is taken over the cells, each lowered once on its own.
     """
     from nasc.compiler.canonical import canonical_form
 
     arch, _ = load_arch(source, space)
-    if isinstance(arch, SpaceArch) and not arch.blocks:
+    if isinstance(arch, SpaceArch) and arch.semantics.repeats_cells and not arch.blocks:
         return canonical_form(lower_cells(arch))
     return canonical_form(compile_ir(arch, space, **options))
 

@@ -27,65 +27,6 @@ class Span:
 NO_SPAN = Span(0, 0)
 
 
-# --- cnn ---------------------------------------------------------------------
-
-CNN_OPS = ("conv", "maxpool", "avgpool")
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer of a `cnn` string: `conv 3x5 48 stride 2 from 1,2`."""
-
-    op: str  # "conv" | "maxpool" | "avgpool"
-    kernel: tuple[int, int]  # (KH, KW)
-    filters: int | None  # None for pooling: channels pass through
-    stride: int = 1
-    inputs: tuple[int, ...] = ()  # earlier layers, numbered from 1; () reads the image
-    span: Span = field(default=NO_SPAN, compare=False)
-    input_spans: tuple[Span, ...] = field(default=(), compare=False)
-
-    def __str__(self) -> str:
-        kh, kw = self.kernel
-        text = f"{self.op} {kh}x{kw}"
-        if self.filters is not None:
-            text += f" {self.filters}"
-        if self.stride != 1:
-            text += f" stride {self.stride}"
-        if self.inputs:
-            text += " from " + ",".join(str(i) for i in self.inputs)
-        return text
-
-    def __repr__(self) -> str:
-        return f"Layer({self})"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "op": self.op,
-            "kernel": list(self.kernel),
-            "filters": self.filters,
-            "stride": self.stride,
-            "inputs": list(self.inputs),
-        }
-
-
-@dataclass(frozen=True)
-class CnnArch:
-    """A `cnn` architecture: layers numbered from 1 in the order written."""
-
-    layers: tuple[Layer, ...]
-
-    space = "cnn"
-
-    def __str__(self) -> str:
-        return "; ".join(str(layer) for layer in self.layers)
-
-    def __repr__(self) -> str:
-        return f"CnnArch({len(self.layers)} layers: {self})"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"layers": [layer.to_json() for layer in self.layers]}
-
-
 # --- rnn ---------------------------------------------------------------------
 
 COMBINES = ("add", "mul")
@@ -182,6 +123,7 @@ class Edge:
     anchors: tuple[int, ...] = ()
     tokens: tuple[tuple[str, str], ...] = ()
     anchor_spans: tuple[Span, ...] = field(default=(), compare=False)
+    text: str = field(default="", compare=False)  # layer mode: as written, less the anchors
 
     def __str__(self) -> str:
         if self.anchors:
@@ -227,13 +169,33 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """A node of a layer-mode cell, with the arguments its tokens give, readable as
+    attributes: `conv 3x5 48 from 1` is op "conv", kernel (3, 5), filters 48, stride 1,
+    inputs (1,)."""
+
+    op: str
+    args: tuple[tuple[str, Any], ...]
+    inputs: tuple[int, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        for key, value in self.args:
+            if key == name:
+                return value
+        raise AttributeError(f"layer {self.op!r} has no argument {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Layer({self.op}, {dict(self.args)}, inputs={list(self.inputs)})"
+
+
+@dataclass(frozen=True)
 class SpaceArch:
     """An architecture of a space with declared semantics: its cells, read from the text.
 
     `semantics` (not compared) says how it lowers: the skeleton the cells fill.
     """
 
-    text: str
+    text: str = field(compare=False)  # as written (layout normalised)
     cells: tuple[Cell, ...]
     blocks: tuple[Block, ...] = ()
     semantics: Any = field(default=None, compare=False, repr=False)
@@ -248,9 +210,27 @@ class SpaceArch:
     def cell(self, name: str) -> Cell:
         return next(c for c in self.cells if c.name == name)
 
+    @property
+    def layers(self) -> list[Layer]:
+        """The nodes of its labelled layer-mode cells (`cnn`'s layers), in order."""
+        rows = [row for key, value in self.to_json().items()
+                if key not in ("text", "cells", "blocks") for row in value]
+        return [Layer(row["op"], tuple((k, tuple(v) if isinstance(v, list) else v)
+                                       for k, v in row.items() if k not in ("op", "inputs")),
+                      tuple(row["inputs"])) for row in rows]
+
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "cells": {c.name: c.to_json() for c in self.cells},
-                "blocks": [b.to_json() for b in self.blocks]}
+        """Text, cells and blocks; a labelled layer-mode cell also lists its nodes with their
+        arguments under the label's plural (`cnn`: `"layers"`)."""
+        from nasc.compiler.read_cells import layer_json
+
+        out = {"text": self.text, "cells": {c.name: c.to_json() for c in self.cells},
+               "blocks": [b.to_json() for b in self.blocks]}
+        for spec in self.semantics.cells.values() if self.semantics else ():
+            if spec.label and spec.edge is None:
+                out[f"{spec.label}s"] = [layer_json(spec, self.semantics.ops, node)
+                                         for (node,) in self.cell(spec.name).nodes]
+        return out
 
 
 # --- validity-only spaces ----------------------------------------------------
@@ -274,4 +254,4 @@ class PlainArch:
         return {"text": self.text}
 
 
-Arch = CnnArch | RnnCell | SpaceArch | PlainArch
+Arch = RnnCell | SpaceArch | PlainArch

@@ -1,8 +1,9 @@
 """Semantic checks on the AST: what a grammar cannot say.
 
 `check(arch)` returns (span, message) pairs, empty when the architecture is
-valid. For `cnn`: sizes are at least 1 (kernel, filters, stride), and `from`
-lists name earlier layers only, once each. For `rnn`
+valid. For spaces with declared cells: numbers a layer reads into its op's
+arguments are at least 1 (kernel, filters, stride), and anchor lists (`cnn`'s
+`from`) name earlier layers only, once each. For `rnn`
 (whose built-in grammar already fixes the tree's shape): the node count, and
 `inject` / `cell` node indices in range, for custom grammars that loosen them.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from functools import singledispatch
 
-from nasc.compiler.ast import CnnArch, Edge, Layer, PlainArch, RnnCell, SpaceArch, Span
+from nasc.compiler.ast import Edge, PlainArch, RnnCell, SpaceArch, Span
+from nasc.grammar.semantics import CellSpec
 
 Problem = tuple[Span, str]
 
@@ -22,81 +24,65 @@ def check(arch: object) -> list[Problem]:
 
 
 @check.register
-def _check_cnn(arch: CnnArch) -> list[Problem]:
-    if not arch.layers:
-        return [(Span(1, 1), "an architecture needs at least one layer")]
-    problems: list[Problem] = []
-    for number, layer in enumerate(arch.layers, start=1):
-        problems += _check_sizes(number, layer) + _check_inputs(number, layer)
-    return problems
-
-
-def _check_sizes(number: int, layer: Layer) -> list[Problem]:
-    """Sizes a custom grammar may let through but no network has: 0 filters, a 0 kernel."""
-    sizes = {"kernel height": layer.kernel[0], "kernel width": layer.kernel[1],
-             "stride": layer.stride}
-    if layer.filters is not None:
-        sizes["filter count"] = layer.filters
-    return [(layer.span, f"layer {number}: {what} must be at least 1, got {value}")
-            for what, value in sizes.items() if value < 1]
-
-
-def _check_inputs(number: int, layer: Layer) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[int] = set()
-    spans = layer.input_spans or (layer.span,) * len(layer.inputs)
-    for ref, span in zip(layer.inputs, spans, strict=True):
-        if ref == 0:
-            message = ("there is no layer 0: layers are numbered from 1 "
-                       "(a layer without `from` reads the image)")
-        elif ref == number:
-            message = f"layer {number} cannot read itself"
-        elif ref > number:
-            earlier = "it has no earlier layer" if number == 1 else f"use 1-{number - 1}"
-            message = (f"layer {number} cannot read layer {ref}: `from` names earlier "
-                       f"layers only ({earlier})")
-        elif ref in seen:
-            message = f"layer {ref} is listed twice in `from`"
-        else:
-            seen.add(ref)
-            continue
-        problems.append((span, message))
-    return problems
-
-
-@check.register
 def _check_space(arch: SpaceArch) -> list[Problem]:
     """Every declared cell is present with at least one node; edges read earlier states."""
     problems: list[Problem] = []
     for name, spec in arch.semantics.cells.items():
         cell = arch.cell(name)
         if not cell.nodes:
-            problems.append((Span(1, 1), f"cell {name!r} has no nodes"))
+            what = f"an architecture needs at least one {spec.label}" if spec.label else \
+                f"cell {name!r} has no nodes"
+            problems.append((Span(1, 1), what))
         for k, edges in enumerate(cell.nodes):
             index = spec.inputs + k
             if not edges:
-                problems.append((Span(1, 1), f"cell {name!r}: node {index} has no edges"))
-            problems += [(edge.span, f"cell {name!r}: node {index} cannot read {edge.source}: "
+                problems.append((Span(1, 1), f"{spec.what(index)} has no edges"))
+            problems += [(edge.span, f"{spec.what(index)} cannot read {edge.source}: "
                                      f"an edge reads an earlier state (0-{index - 1})")
                          for edge in edges if edge.source >= index]
             for edge in edges:
-                problems += _check_anchors(name, index, edge, spec.first_source)
+                problems += _check_sizes(spec, index, edge) + _check_anchors(spec, index, edge)
     return problems
 
 
-def _check_anchors(cell: str, index: int, edge: Edge, first: int) -> list[Problem]:
-    """A layer-mode node's anchors name earlier states, each once."""
+def _check_sizes(spec: CellSpec, index: int, edge: Edge) -> list[Problem]:
+    """Sizes a custom grammar may let through but no network has: a layer's numbers read
+    into its op's arguments (`@NAME`: kernel, filters, stride) are at least 1."""
+    return [(edge.span, f"{spec.what(index)}: {terminal.lower().replace('_', ' ')} must be "
+                        f"at least 1, got {value}")
+            for terminal, value in edge.tokens
+            if terminal not in spec.source and value.isdigit() and int(value) < 1]
+
+
+def _check_anchors(spec: CellSpec, index: int, edge: Edge) -> list[Problem]:
+    """A layer-mode node's anchors name earlier nodes, each once."""
     problems: list[Problem] = []
     seen: set[int] = set()
     spans = edge.anchor_spans or (edge.span,) * len(edge.anchors)
     for anchor, span in zip(edge.anchors, spans, strict=True):
-        if not first <= anchor < index:
-            problems.append((span, f"cell {cell!r}: node {index} cannot read {anchor}: "
-                                   f"anchors name earlier nodes only ({first}-{index - 1})"))
-        elif anchor in seen:
-            problems.append((span, f"cell {cell!r}: node {index} lists {anchor} twice"))
+        message = _anchor_problem(spec, index, anchor, seen)
+        if message:
+            problems.append((span, message))
         seen.add(anchor)
     return problems
+
+
+def _anchor_problem(spec: CellSpec, index: int, anchor: int, seen: set[int]) -> str | None:
+    first, word = spec.first_source, spec.anchor_word or "an anchor list"
+    label = spec.label or "node"
+    if anchor < first:
+        reads = "the image" if spec.default_source == "input" else "the previous one"
+        return (f"there is no {label} {anchor}: {label}s are numbered from {first} "
+                f"(a {label} without {word} reads {reads})")
+    if anchor == index:
+        return f"{spec.what(index)} cannot read itself"
+    if anchor > index:
+        earlier = f"it has no earlier {label}" if index == first else f"use {first}-{index - 1}"
+        return (f"{spec.what(index)} cannot read {label} {anchor}: {word} names earlier "
+                f"{label}s only ({earlier})")
+    if anchor in seen:
+        return f"{label} {anchor} is listed twice in {word}"
+    return None
 
 
 @check.register

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lark import Tree
 from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import PatternStr, TerminalDef
 
-from nasc.compiler.ast import Arch, PlainArch
+from nasc.compiler.ast import Arch, PlainArch, SpaceArch
 from nasc.compiler.build_ast import build_ast
 from nasc.compiler.checks import check
 from nasc.compiler.diagnostics import ArchError, Diagnostic
 from nasc.errors import NascError
 from nasc.grammar import Space, detect_space, load_space
+from nasc.grammar.spelling import canonical_text
 from nasc.grammar.terminals import describe, literals
 
 MAX_ERRORS = 20
@@ -93,6 +94,8 @@ def parse(text: str, space: str | Path | Space | None = None, filename: str = "<
         reason = exc.orig_exc if isinstance(exc, VisitError) else "a declared token is missing"
         raise NascError(f"{loaded.path}: its {loaded.semantics.lowering} semantics cannot read "
                         f"this tree: {reason}") from exc
+    if isinstance(arch, SpaceArch):  # spelled as samples are: the canonical text
+        arch = replace(arch, text=canonical_text(loaded, text) or arch.text)
     problems = [
         _diagnostic(text, filename, span.line, span.column, message)
         for span, message in check(arch)
@@ -223,13 +226,20 @@ def _repair(text: str, pos: int, word: str, expected: set[str], space: Space,
     if len(choices) == 1 and word.strip() and _is_choice(terminals[choices[0]]):
         fill = (literals(terminals[choices[0]]) or ("1",))[0]
         return edits.replace(text, pos, word, fill)
-    if space.semantics is None or space.semantics.lowering != "sequence" or pos >= len(text):
+    if not _independent_statements(space) or pos >= len(text):
         return None  # rnn statements depend on each other: a blanked one would cascade
     start = max(text.rfind(";", 0, pos), text.rfind("\n", 0, pos)) + 1
     ends = [i for i in (text.find(";", pos), text.find("\n", pos)) if i >= 0]
     end = min(ends) if ends else len(text)
     blanked = text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
     return blanked if _has_content(blanked) else None
+
+
+def _independent_statements(space: Space) -> bool:
+    """Whether a bad statement can be blanked to read on: a space of layers (layer-mode
+    cells), where each line is one layer that parses alone."""
+    cells = space.semantics.cells.values() if space.semantics else ()
+    return any(cell.edge is None for cell in cells)
 
 
 def _has_content(text: str) -> bool:

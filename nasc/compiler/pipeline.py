@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nasc.compiler import ir
-from nasc.compiler.ast import Arch, CnnArch, PlainArch, RnnCell, SpaceArch
+from nasc.compiler.ast import Arch, PlainArch, RnnCell, SpaceArch
 from nasc.compiler.ir import Graph, verify
-from nasc.compiler.passes import lower_cnn, lower_rnn
+from nasc.compiler.passes import lower_rnn
 from nasc.compiler.passes.counts import annotate_counts
 from nasc.compiler.passes.lower_space import lower_space
 from nasc.compiler.passes.pads import pad_concats
@@ -87,7 +87,7 @@ def positive_int(what: str, value: object) -> None:
         raise NascError(f"{what} must be an integer of at least 1, got {value!r}")
 
 
-def compilable(arch: Arch) -> CnnArch | RnnCell | SpaceArch:
+def compilable(arch: Arch) -> RnnCell | SpaceArch:
     """`arch` itself, or a NascError for a string of a validity-only space."""
     if isinstance(arch, PlainArch):
         raise NascError("this space declares no semantics (no `//%` lines): its strings can "
@@ -99,8 +99,6 @@ def compilable(arch: Arch) -> CnnArch | RnnCell | SpaceArch:
 def lower(arch: Arch, options: Options) -> Graph:
     """The first pass: AST -> IR."""
     arch = compilable(arch)
-    if isinstance(arch, CnnArch):
-        return lower_cnn(arch, options.input_shape, options.num_classes)
     if isinstance(arch, SpaceArch):
         return lower_space(arch, options.input_shape, options.num_classes)
     return lower_rnn(arch, options.input, options.hidden)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasc.compiler.ast import Arch, CnnArch, RnnCell, SpaceArch
+from nasc.compiler.ast import Arch, RnnCell, SpaceArch
 from nasc.compiler.ir import Graph
 
 
@@ -75,8 +75,6 @@ class CompiledInfo:
 
 def summarize(arch: Arch, graph: Graph, space: str) -> CompiledInfo:
     """The report of an IR that went through the counts pass."""
-    if isinstance(arch, CnnArch):
-        return CompiledInfo(space, arch, graph, _cnn_rows(arch, graph))
     if isinstance(arch, SpaceArch):
         return CompiledInfo(space, arch, graph, _block_rows(graph))
     assert isinstance(arch, RnnCell)
@@ -99,33 +97,23 @@ def _row(index: int, op: str, inputs: list[Any], nodes: list[int], graph: Graph,
             "macs": sum(graph.meta_of(n)["macs"] for n in nodes)}
 
 
-def _cnn_rows(arch: CnnArch, graph: Graph) -> list[dict[str, Any]]:
-    groups = _by_layer(graph)
-    rows = []
-    for number, layer in enumerate(arch.layers, start=1):
-        nodes = groups[number]
-        row = _row(number, layer.op, list(layer.inputs), nodes, graph, nodes[-1])
-        row["text"] = str(layer).split(" from ")[0]
-        rows.append(row)
-    read = {i for layer in arch.layers for i in layer.inputs}
-    head_inputs = [i for i in range(1, len(arch.layers) + 1) if i not in read]
-    pool, fc = graph.find("global_avgpool")[0], graph.find("linear")[0]
-    head = [n for n in groups.get(None, []) if graph.op(n) in ("pad", "concat")] + [pool]
-    n = len(arch.layers)
-    rows.append(_row(n + 1, "global_avgpool", head_inputs, head, graph, pool))
-    rows.append(_row(n + 2, "linear", [n + 1], [fc], graph, fc))
-    return rows
-
-
 def _block_rows(graph: Graph) -> list[dict[str, Any]]:
-    """One row per block of a skeleton network: each op step and each cell."""
+    """One row per block the lowering recorded: each op step, each cell, each layer of a
+    layer-mode cell; a row's inputs are the rows it reads."""
     groups = _by_layer(graph)
     rows = []
-    for index, (block, label) in enumerate(graph.meta["blocks"], start=1):
+    for index, (block, op, inputs, text) in enumerate(graph.meta["blocks"], start=1):
         nodes = groups[block]
-        rows.append(_row(index, label, [index - 1] if index > 1 else [], nodes, graph,
-                         nodes[-1]))
+        row = _row(index, op, list(inputs), nodes, graph, _result(graph, nodes))
+        if text:
+            row["text"] = text
+        rows.append(row)
     return rows
+
+
+def _result(graph: Graph, nodes: list[int]) -> int:
+    """The block's value: its last node that is not a sink."""
+    return next(n for n in reversed(nodes) if graph.op(n) not in ("discard", "output"))
 
 
 def _rnn_rows(cell: RnnCell, graph: Graph) -> list[dict[str, Any]]:

@@ -23,10 +23,10 @@ from nasc.controller.cycles import needs_tokens, repeating_rules, written_in
 from nasc.controller.decisions import Budget, DecisionTable
 from nasc.controller.lalr import END, LRTables
 from nasc.controller.samples import RandomSampler
-from nasc.controller.spelling import Speller
 from nasc.controller.vocab import _words, load_grammar
 from nasc.errors import NascError
 from nasc.grammar import Space
+from nasc.grammar.spelling import Speller
 from nasc.grammar.terminals import local_name
 
 DEFAULT_TOKENS = 64  # the token budget of a grammar that only tokens can bound

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from nasc.controller.decisions import ANCHOR, DONE_STATE, Budget, DecisionTable
-from nasc.controller.spelling import Speller
+from nasc.grammar.spelling import Speller
 from nasc.grammar.terminals import literals
 
 # chooser(table, state) -> (choice, anchors): anchors are 1-based earlier layers

@@ -12,19 +12,16 @@ validity-only grammar (no compiler semantics: kind "none").
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from lark.lexer import PatternStr
-
 from nasc.controller.lalr import END, LRTables, Stack
 from nasc.errors import NascError
 from nasc.grammar import Space, load_space
+from nasc.grammar.spelling import separator_form
 from nasc.grammar.terminals import describe, literals, local_name
 
-_SEPARATOR_FORMS = ("; ", ";", "\n", " ", ", ")
 MAX_CLASSES = 4  # anchor choices: no inputs, or 1, 2, .. inputs (lists that parse alike merge)
 
 
@@ -96,12 +93,10 @@ def _words(name: str, terminals: dict, separators: set[str]) -> tuple[str, ...]:
     words = literals(terminal)
     if words is not None and words and all(words):
         return words
-    if local_name(name).startswith("_") and not isinstance(terminal.pattern, PatternStr):
-        regex = re.compile(terminal.pattern.to_regexp())
-        for form in _SEPARATOR_FORMS:
-            if regex.fullmatch(form):
-                separators.add(name)
-                return (form,)
+    form = separator_form(name, terminal)
+    if form is not None:
+        separators.add(name)
+        return (form,)
     raise NascError(
         f"terminal {local_name(name)} ({describe(terminal, name)}) matches unboundedly many "
         f"strings: the controller cannot sample it; list its choices, e.g. "

@@ -57,6 +57,30 @@ class OpUse:
     def steps(self) -> tuple[OpUse, ...]:
         return (OpUse(self.op, self.args), *self.then)
 
+    def read_args(self) -> list[str]:
+        """The arguments this op reads from its node's tokens (`@NAME`), in order."""
+        return [k for k, v in self.args.items() if _reads_token(v)]
+
+
+def _reads_token(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_reads_token(v) for v in value)
+    return isinstance(value, str) and value.startswith("@")
+
+
+def resolve(value: Any, tokens: dict[str, str], classes: int | None = None) -> Any:
+    """An argument's value: "classes" (the class count), a token's text (`@NAME`, a
+    number where it is one; None if the node has no such token), or as given."""
+    if value == "classes" and classes is not None:
+        return classes
+    if isinstance(value, list):
+        values = [resolve(v, tokens, classes) for v in value]
+        return None if None in values else tuple(values)
+    if isinstance(value, str) and value.startswith("@"):
+        text = tokens.get(value[1:])
+        return None if text is None else (int(text) if text.isdigit() else text)
+    return value
+
 
 @dataclass(frozen=True)
 class CellSpec:
@@ -77,6 +101,12 @@ class CellSpec:
     reductions: tuple[int, ...] = ()  # after these nodes, every state is reduced
     reduction: str = "factorized_reduce"
     first_source: int = 0  # the lowest state an anchor may name
+    label: str | None = None  # layer mode: what a node is called ("layer": `layer3_conv`)
+    anchor_word: str | None = None  # how the grammar spells an anchor list (`from`)
+
+    def what(self, index: int) -> str:
+        """Node `index` as messages name it: `layer 3`, or `cell 'c': node 3`."""
+        return f"{self.label} {index}" if self.label else f"cell {self.name!r}: node {index}"
 
     def __repr__(self) -> str:
         return f"CellSpec({self.name}: rule {self.rule}, {self.inputs} input(s))"
@@ -113,6 +143,11 @@ class Semantics:
 
     def __repr__(self) -> str:
         return f"Semantics({self.kind}, {self.lowering}, {len(self.cells)} cell(s))"
+
+    @property
+    def repeats_cells(self) -> bool:
+        """The skeleton places a cell more than once (NB201's 15 cells, DARTS's stack)."""
+        return any("stack" in step or step.get("repeat", 1) > 1 for step in self.body)
 
 
 class Where:
@@ -263,7 +298,8 @@ def _check_args(op: str, args: dict[str, Any], what: str, where: Where, key: str
 
 
 _CELL_KEYS = {"rule", "node", "edge", "op", "source", "inputs", "merge", "output", "anchors",
-              "default_source", "after", "reductions", "reduction", "first_source"}
+              "default_source", "after", "reductions", "reduction", "first_source", "label",
+              "anchor_word"}
 
 
 def _cell(name: str, spec: dict[str, Any], where: Where) -> CellSpec:
@@ -280,7 +316,8 @@ def _cell(name: str, spec: dict[str, Any], where: Where) -> CellSpec:
                     spec.get("merge", "sum"), spec.get("output", "last"),
                     spec.get("anchors", "merge"), spec.get("default_source", "previous"),
                     spec.get("after"), tuple(spec.get("reductions", ())),
-                    spec.get("reduction", "factorized_reduce"), spec.get("first_source", 0))
+                    spec.get("reduction", "factorized_reduce"), spec.get("first_source", 0),
+                    spec.get("label"), spec.get("anchor_word"))
     if cell.anchors not in ("merge", "skip") or cell.default_source not in ("previous", "input"):
         raise where.error(f"cells.{name}: anchors is merge or skip, default_source previous "
                           f"or input", key="anchors" if "anchors" in spec else "default_source",
@@ -324,7 +361,7 @@ def _names(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-_STEP_KEYS = {"op": set(), "cell": {"repeat"}, "blocks": set(),
+_STEP_KEYS = {"op": {"name"}, "cell": {"repeat"}, "blocks": set(),
               "stack": {"normal", "reduce", "reductions", "channels", "preprocess",
                         "reduced_preprocess"}}
 
@@ -337,7 +374,7 @@ def _check_step(step: Any, cells: dict[str, CellSpec], blocks: dict[str, BlockSp
                           f"`stack`, got {step!r}", key="body")
     kind = kinds[0]
     if kind == "op":
-        args = {k: v for k, v in step.items() if k != "op"}
+        args = {k: v for k, v in step.items() if k not in ("op", "name")}
         _op_use("body", {"op": step["op"], **args}, where)
         return
     unknown = set(step) - {kind} - _STEP_KEYS[kind]

@@ -105,8 +105,8 @@ def _load(path: str, text: str) -> Space:
         raise NascError(f"{_locate(where, exc)}: grammar does not load: {_one_line(exc)}") from exc
     builtin = {} if where.parent == BUILTIN_DIR else _builtin_semantics()
     semantics = read_semantics(text, where, builtin)
-    if semantics is not None:
-        check_against_grammar(semantics, parser, where, text)
+    if semantics is not None and not any(semantics is b for b in builtin.values()):
+        check_against_grammar(semantics, parser, where, text)  # `extends` narrows a checked one
     kind = semantics.kind if semantics else NO_KIND
     return Space(name=where.stem, kind=kind, path=where, text=text, parser=parser,
                  semantics=semantics)

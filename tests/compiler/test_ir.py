@@ -64,7 +64,7 @@ def test_verify_catches_broken_invariants(breakage: str) -> None:
     if breakage == "arity":
         graph.node(conv)["args"] = ()
     elif breakage == "attr":
-        del graph.attrs(conv)["stride"]
+        del graph.attrs(conv)["kernel"]
     elif breakage == "cycle":
         graph.nx.add_edge(conv, graph.find("input")[0])
     elif breakage == "unused":

@@ -23,9 +23,9 @@ from nasc.controller import (
     parse_sample,
 )
 from nasc.controller.lalr import END, LRTables, Stack
-from nasc.controller.spelling import Speller
 from nasc.errors import NascError
 from nasc.grammar import load_space
+from nasc.grammar.spelling import Speller
 
 TAIL = """T1: "x" | "y" | "z"
 T2: "1" | "2"

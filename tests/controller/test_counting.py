@@ -10,7 +10,7 @@ import pytest
 from lark.exceptions import LarkError
 
 from nasc.controller import Budget, DecisionTable, UniformSampler, count
-from nasc.controller.spelling import Speller
+from nasc.grammar.spelling import Speller
 
 ROOT = Path(__file__).resolve().parents[2]
 NESTED = str(ROOT / "examples/nested.lark")

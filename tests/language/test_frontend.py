@@ -2,7 +2,7 @@
 
 import pytest
 
-from nasc.compiler.ast import CnnArch, Inject, Layer, Node, RnnCell
+from nasc.compiler.ast import Inject, Node, RnnCell
 from nasc.compiler.diagnostics import ArchError
 from nasc.compiler.frontend import parse
 
@@ -23,13 +23,15 @@ def errors(text: str, space: str | None = None) -> list[tuple[int, int, str]]:
 
 def test_paper_cnn_becomes_layers():
     arch = parse(PAPER_CNN).arch
-    assert arch == CnnArch((
-        Layer("conv", (3, 3), 36),
-        Layer("conv", (3, 5), 48, inputs=(1,)),
-        Layer("conv", (5, 5), 36, stride=2, inputs=(1, 2)),
-        Layer("maxpool", (3, 3), None, stride=2, inputs=(3,)),
-    ))
-    assert arch.layers[2].span.line == 3 and arch.layers[2].input_spans[1].column == 29
+    assert arch.to_json()["layers"] == [
+        {"op": "conv", "kernel": [3, 3], "filters": 36, "stride": 1, "inputs": []},
+        {"op": "conv", "kernel": [3, 5], "filters": 48, "stride": 1, "inputs": [1]},
+        {"op": "conv", "kernel": [5, 5], "filters": 36, "stride": 2, "inputs": [1, 2]},
+        {"op": "maxpool", "kernel": [3, 3], "filters": None, "stride": 2, "inputs": [3]},
+    ]
+    (third,) = arch.cell("layers").nodes[2]
+    assert third.span.line == 3 and third.anchor_spans[1].column == 29
+    assert third.text == "conv 5x5 36 stride 2"
 
 
 def test_semicolons_comments_and_blank_lines_mean_the_same():

@@ -3,23 +3,29 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasc.compiler.ast import ACTIVATIONS, COMBINES, CnnArch, Inject, Layer, Node, RnnCell
+from nasc.compiler.ast import ACTIVATIONS, COMBINES, Inject, Node, RnnCell
 from nasc.compiler.diagnostics import ArchError
 from nasc.compiler.frontend import parse
 
 
 @st.composite
-def cnn_archs(draw, max_layers: int = 12) -> CnnArch:
+def cnn_archs(draw, max_layers: int = 12) -> tuple[str, list[dict]]:
+    """A `cnn` string and the layers (as `to_json` gives them) it means."""
     count = draw(st.integers(1, max_layers))
-    layers = []
+    lines, layers = [], []
     for number in range(1, count + 1):
         op = draw(st.sampled_from(["conv", "maxpool", "avgpool"]))
-        kernel = (draw(st.sampled_from([1, 3, 5, 7])), draw(st.sampled_from([1, 3, 5, 7])))
+        kernel = [draw(st.sampled_from([1, 3, 5, 7])), draw(st.sampled_from([1, 3, 5, 7]))]
         filters = draw(st.sampled_from([24, 36, 48, 64])) if op == "conv" else None
+        stride = draw(st.sampled_from([1, 2, 3]))
         earlier = list(range(1, number))
         inputs = draw(st.lists(st.sampled_from(earlier), unique=True)) if earlier else []
-        layers.append(Layer(op, kernel, filters, draw(st.sampled_from([1, 2, 3])), tuple(inputs)))
-    return CnnArch(tuple(layers))
+        line = f"{op} {kernel[0]}x{kernel[1]}" + (f" {filters}" if filters else "")
+        line += (f" stride {stride}" if stride != 1 else "")
+        lines.append(line + (" from " + ",".join(map(str, inputs)) if inputs else ""))
+        layers.append({"op": op, "kernel": kernel, "filters": filters, "stride": stride,
+                       "inputs": inputs})
+    return "; ".join(lines), layers
 
 
 @st.composite
@@ -49,9 +55,12 @@ def assert_ok_or_located(text: str) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(cnn_archs())
-def test_cnn_round_trip(arch):
+def test_cnn_round_trip(case):
+    text, layers = case
+    arch = parse(text).arch
+    assert arch.to_json()["layers"] == layers
     assert parse(str(arch)).arch == arch
-    assert parse(str(arch).replace("; ", "\n")).arch == arch
+    assert parse(text.replace("; ", "\n")).arch == arch
 
 
 @settings(max_examples=80, deadline=None)
@@ -65,7 +74,7 @@ ALPHABET = st.sampled_from(list("0123456789x,;: \n#abcdefmnoprstvw") + ["from", 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(cnn_archs(6), rnn_cells()), st.lists(st.tuples(MUTATIONS, st.integers(0, 10**6),
+@given(st.one_of(cnn_archs(6).map(lambda case: case[0]), rnn_cells()), st.lists(st.tuples(MUTATIONS, st.integers(0, 10**6),
                                                                ALPHABET), min_size=1, max_size=4))
 def test_mutated_strings_are_ok_or_located(arch, mutations):
     text = str(arch)

@@ -93,7 +93,7 @@ _CNN_IMPORT = ("//% extends = \"cnn\"\n%import cnn (start, layer, conv, maxpool,
     ('%extend ?layer: dilconv\ndilconv: "dilconv" kernel FILTER_COUNT\n',
      "conv 3x3 24; dilconv 3x3 24", "reads layers conv, maxpool and avgpool, not 'dilconv'"),
     ('%extend ?layer: pool\npool: "pool" kernel SIZE -> maxpool\nSIZE: "2"\n',
-     "conv 3x3 24; pool 3x3 2", "maxpool takes no filter count, but its rule has a token '2'"),
+     "conv 3x3 24; pool 3x3 2", "maxpool reads no SIZE, but its rule has a token '2'"),
 ])
 def test_a_cnn_extension_the_semantics_cannot_read_is_one_line(tmp_path, extra, text, message):
     """Issue 10: a new layer kind crashed validate with AttributeError (checks.py); a bare

@@ -78,6 +78,15 @@ def _parameters(fn: Composite) -> tuple[tuple[str, bool], ...]:
     return tuple((p.name, p.default is inspect.Parameter.empty) for p in params)
 
 
+def default_of(op: str, arg: str) -> Any:
+    """The value `op` gives argument `arg` when none is passed (None: required or unknown)."""
+    if op in COMPOSITES:
+        param = inspect.signature(COMPOSITES[op]).parameters.get(arg)
+        empty = param is None or param.default is inspect.Parameter.empty
+        return None if empty else param.default  # type: ignore[union-attr]
+    return get_op(op).defaults.get(arg)
+
+
 def expand(b: Emit, op: str, x: int, name: str, **args: Any) -> int:
     """Apply op `op` (composite or primitive) to node `x`; its nodes are named `name_*`."""
     if op in COMPOSITES:
@@ -86,13 +95,22 @@ def expand(b: Emit, op: str, x: int, name: str, **args: Any) -> int:
     if "kernel" in args and spec.attrs.get("kernel") == "tuple":  # the built-in windows
         kernel = _pair(args["kernel"])
         args["kernel"] = kernel
-        dilation = args.get("dilation", 1)
-        args.setdefault("padding", tuple(dilation * (k - 1) // 2 for k in kernel))
-        args["padding"] = _pair(args["padding"])
+        padding = _padding(args.pop("padding", "same"), kernel, args.get("dilation", 1))
         args.setdefault("stride", 1)
+        args["padding"] = padding
     if "filters" in spec.attrs and "filters" not in args:
         args["filters"] = b.channels(x)
     return b.add(op, x, name=name, **args)
+
+
+def _padding(padding: Any, kernel: tuple[int, int], dilation: int) -> tuple[int, int]:
+    """A window's padding: sizes, "same" (dilation*(k-1)//2: the output keeps the input's
+    size for odd kernels) or "half" (k//2, Zoph & Le's rule, also for even kernels)."""
+    if padding == "same":
+        return (dilation * (kernel[0] - 1) // 2, dilation * (kernel[1] - 1) // 2)
+    if padding == "half":
+        return (kernel[0] // 2, kernel[1] // 2)
+    return _pair(padding)
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -101,10 +119,10 @@ def _pair(value: Any) -> tuple[int, int]:
 
 @register_composite("conv_bn_relu")
 def conv_bn_relu(b: Emit, x: int, *, name: str, kernel: Any, filters: int | None = None,
-                 stride: int = 1) -> int:
-    """conv -> batchnorm -> relu, "same" padding: the layers of Zoph & Le."""
-    conv = expand(b, "conv", x, f"{name}_conv", kernel=kernel, stride=stride,
-                  filters=filters or b.channels(x))
+                 stride: int = 1, padding: Any = "same") -> int:
+    """conv -> batchnorm -> relu: the layers of Zoph & Le (with `padding = "half"`)."""
+    conv = expand(b, "conv", x, f"{name}_conv", kernel=kernel, filters=filters or b.channels(x),
+                  stride=stride, padding=padding)
     return b.add("relu", b.add("batchnorm", conv, name=f"{name}_bn"), name=f"{name}_relu")
 
 

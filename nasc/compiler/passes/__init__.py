@@ -1,6 +1,6 @@
 """Compiler passes: one per module, each a pure function over the IR.
 
-    lower_cnn(arch, input_shape, num_classes) -> Graph    AST -> IR (cnn)
+    lower_space(arch, input_shape, num_classes) -> Graph  AST -> IR (declared semantics)
     lower_rnn(cell, input_size, hidden_size) -> Graph     AST -> IR (rnn)
     infer_shapes(graph) -> Graph                          meta["shape"] on every node
     insert_pads(graph) -> Graph                           explicit zero padding before concats
@@ -8,9 +8,8 @@
 """
 
 from nasc.compiler.passes.counts import count
-from nasc.compiler.passes.lower_cnn import lower_cnn
 from nasc.compiler.passes.lower_rnn import lower_rnn
 from nasc.compiler.passes.pads import insert_pads
 from nasc.compiler.passes.shapes import infer_shapes
 
-__all__ = ["count", "infer_shapes", "insert_pads", "lower_cnn", "lower_rnn"]
+__all__ = ["count", "infer_shapes", "insert_pads", "lower_rnn"]

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasc.compiler.ast import Cell, SpaceArch
+from nasc.compiler.ast import Cell, Edge, SpaceArch
 from nasc.compiler.ir import Graph
 from nasc.compiler.ops import OPS, ShapeError
 from nasc.compiler.ops.composites import accepts, expand
 from nasc.errors import NascError
-from nasc.grammar.semantics import CellSpec, OpUse, Semantics
+from nasc.grammar.semantics import CellSpec, OpUse, Semantics, resolve
 
 
 class Emitter:
@@ -33,9 +33,18 @@ class Emitter:
 
     def __init__(self, graph: Graph, num_classes: int, ops: dict[str, OpUse]) -> None:
         self.graph, self.num_classes, self.ops, self.block = graph, num_classes, ops, 0
+        self.last_rows: list[int] = []  # the report rows the current value comes from
 
     def __repr__(self) -> str:
         return f"Emitter(block {self.block}, {len(self.graph)} nodes)"
+
+    def row(self, op: str, inputs: list[int] | None = None, text: str | None = None) -> int:
+        """Close the current block as one row of the report: (block, op, inputs, text),
+        its inputs the rows given, else the rows the block's input came from."""
+        rows = self.graph.meta["blocks"]
+        rows.append((self.block, op, self.last_rows if inputs is None else inputs, text))
+        self.last_rows = [len(rows)]
+        return len(rows)
 
     def add(self, op: str, *args: int, name: str, **attrs: Any) -> int:
         node = self.graph.add(op, *args, name=name, layer=self.block, **attrs)
@@ -64,7 +73,7 @@ class Emitter:
     def _apply_one(self, use: OpUse, x: int, name: str, filters: int | None, stride: int,
                    tokens: dict[str, str]) -> int:
         taken = accepts(use.op)
-        args = {k: self._value(v, tokens) for k, v in use.args.items()}
+        args = {k: resolve(v, tokens, self.num_classes) for k, v in use.args.items()}
         args = {k: v for k, v in args.items() if v is not None}
         if filters is not None and "filters" in taken:
             args.setdefault("filters", filters)
@@ -75,18 +84,6 @@ class Emitter:
                                 f"e.g. `skip` for identity)")
             args["stride"] = stride
         return expand(self, use.op, x, name, **args)
-
-    def _value(self, value: Any, tokens: dict[str, str]) -> Any:
-        """An argument's value: "classes", a token (`@NAME`; None if absent), or as given."""
-        if value == "classes":
-            return self.num_classes
-        if isinstance(value, list):
-            values = [self._value(v, tokens) for v in value]
-            return None if None in values else tuple(values)
-        if isinstance(value, str) and value.startswith("@"):
-            text = tokens.get(value[1:])
-            return None if text is None else (int(text) if text.isdigit() else text)
-        return value
 
 
 def lower_space(arch: SpaceArch, input_shape: tuple[int, int, int], num_classes: int) -> Graph:
@@ -105,11 +102,11 @@ def lower_space(arch: SpaceArch, input_shape: tuple[int, int, int], num_classes:
         elif "cell" in step:
             for _ in range(step.get("repeat", 1)):
                 cells += 1
-                emit.block += 1
                 spec = semantics.cells[step["cell"]]
+                if spec.edge is not None:  # a layer-mode cell makes a block per node
+                    emit.block += 1
                 x = _cell(emit, spec, arch.cell(spec.name), [x], f"cell{cells}",
                           emit.channels(x), 1)
-                graph.meta["blocks"].append((emit.block, spec.name))
         else:
             x, cells = _stack(emit, step, x, arch, cells)
     emit.block += 1
@@ -122,7 +119,7 @@ def _op_step(emit: Emitter, step: dict[str, Any], x: int, prefix: str) -> int:
     args = {k: v for k, v in step.items() if k not in ("op", "name")}
     name = step.get("name", f"{prefix}_{step['op']}")
     out = emit.apply(OpUse(step["op"], args), x, name)
-    emit.graph.meta["blocks"].append((emit.block, step["op"]))
+    emit.row(step["op"])
     return out
 
 
@@ -136,7 +133,7 @@ def _blocks_step(emit: Emitter, arch: SpaceArch, name: str, x: int) -> int:
             stride = args.get("stride", 1) if r == 0 else 1
             x = emit.apply(OpUse(use.op, {**args, "stride": stride}), x,
                            f"{name}{i + 1}_{r + 1}")
-        emit.graph.meta["blocks"].append((emit.block, f"{name} {i + 1}"))
+        emit.row(f"{name} {i + 1}")
     return x
 
 
@@ -162,21 +159,25 @@ def _cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: 
     else:
         out = emit.add("concat", *nodes, name=f"{prefix}_out")
     _discard_unread(emit, states, out, prefix)
+    emit.row(spec.name)
     return out
 
 
 def _layer_cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], prefix: str,
                 channels: int) -> int:
     """Layer mode: node k is one op on the merge of its anchors (or its default source),
-    or, with `anchors = "skip"`, on the previous state with its anchors added after."""
+    or, with `anchors = "skip"`, on the previous state with its anchors added after.
+    Each node is a block of its own (a row of the report)."""
     states, read, made = list(inputs), set(), list(inputs)
+    rows = [emit.last_rows] * len(inputs)  # the report rows each state comes from
     for k, (node,) in enumerate(cell.nodes):
-        index, name = len(inputs) + k, f"{prefix}_n{len(inputs) + k}"
+        index = len(inputs) + k
+        name = f"{spec.label}{index}" if spec.label else f"{prefix}_n{index}"
+        emit.block += 1
         anchors = list(node.anchors)
         sources = anchors if spec.anchors == "merge" and anchors else [node.source]
         read.update(sources + anchors)
-        x = _merge(emit, [states[i] for i in sources], spec.merge, f"{name}_in")
-        out = emit.apply(emit.ops[node.op], x, name, channels, tokens=dict(node.tokens))
+        out = _layer(emit, spec, node, [states[i] for i in sources], name, channels)
         if spec.anchors == "skip" and anchors:
             out = emit.add("sum", out, *(states[i] for i in anchors), name=f"{name}_skip")
         if spec.after:
@@ -187,13 +188,36 @@ def _layer_cell(emit: Emitter, spec: CellSpec, cell: Cell, inputs: list[int], pr
             states[first:] = [emit.apply(OpUse(spec.reduction), s, f"{name}_reduce{i}",
                                          channels) for i, s in enumerate(states[first:], first)]
         made += states
-    nodes = list(range(len(inputs), len(states)))
+        shown = sorted({r for i in sources + anchors for r in rows[i]})
+        rows.append([emit.row(node.op, shown, node.text)])
+    return _layer_output(emit, spec, states, read, made, rows, len(inputs), prefix)
+
+
+def _layer(emit: Emitter, spec: CellSpec, node: Edge, sources: list[int], name: str,
+           channels: int) -> int:
+    """One layer: its op on the merge of its sources; a primitive op's node is `NAME_op`."""
+    x = _merge(emit, sources, spec.merge, name)
+    use = emit.ops[node.op]
+    if not use.then and use.op in OPS:
+        name = f"{name}_{use.op}"
+    return emit.apply(use, x, name, channels, tokens=dict(node.tokens))
+
+
+def _layer_output(emit: Emitter, spec: CellSpec, states: list[int], read: set[int],
+                  made: list[int], rows: list[list[int]], first: int, prefix: str) -> int:
+    """The cell's output (`last`, `concat` of all, or `unread` nodes), counted in the
+    report row that reads it next."""
+    nodes = list(range(first, len(states)))
     if spec.output == "unread":
         nodes = [i for i in nodes if i not in read]
     elif spec.output == "last":
         nodes = nodes[-1:]
-    out = _merge(emit, [states[i] for i in nodes], "concat", f"{prefix}_out")
+    emit.block += 1  # the merge belongs to the next block, which reads it
+    out = _merge(emit, [states[i] for i in nodes], "concat",
+                 spec.name if spec.label else f"{prefix}_out")
     _discard_unread(emit, made, out, prefix)
+    emit.block -= 1
+    emit.last_rows = sorted({r for i in nodes for r in rows[i]})
     return out
 
 
@@ -205,9 +229,11 @@ def _discard_unread(emit: Emitter, values: list[int], out: int, prefix: str) -> 
 
 
 def _merge(emit: Emitter, values: list[int], how: str, name: str) -> int:
+    """One value, or the sum or concat of several (named `NAME_sum` / `NAME_cat`)."""
     if len(values) == 1:
         return values[0]
-    return emit.add("sum" if how == "sum" else "concat", *values, name=name)
+    op = "sum" if how == "sum" else "concat"
+    return emit.add(op, *values, name=f"{name}_{'sum' if op == 'sum' else 'cat'}")
 
 
 def _stack(emit: Emitter, step: dict[str, Any], x: int, arch: SpaceArch,
@@ -231,7 +257,6 @@ def _stack(emit: Emitter, step: dict[str, Any], x: int, arch: SpaceArch,
         p1 = emit.apply(pre, s1, f"{prefix}_pre1", channels)
         out = _cell(emit, spec, arch.cell(spec.name), [p0, p1], prefix, channels,
                     2 if reduce else 1)
-        emit.graph.meta["blocks"].append((emit.block, spec.name))
         s0, s1, reduced = s1, out, reduce
     return s1, cells
 

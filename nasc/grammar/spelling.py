@@ -16,9 +16,17 @@ fragments, lint's example strings) goes through `Speller.join` / `glue`:
 from __future__ import annotations
 
 import re
+import weakref
+from typing import TYPE_CHECKING, Any
 
-from nasc.grammar import Space
-from nasc.grammar.terminals import literals
+from lark.lexer import PatternStr
+
+from nasc.grammar.terminals import literals, local_name
+
+if TYPE_CHECKING:
+    from nasc.grammar.space import Space
+
+_SEPARATOR_FORMS = ("; ", ";", "\n", " ", ", ")  # a filtered separator's canonical text
 
 _SEPARATORS = (" ", "\t", "\n")  # what may go between tokens, if the grammar ignores it
 NO_SPACE_BEFORE = {",", ":", ")", "]"}
@@ -101,3 +109,40 @@ def _house_style(previous: str, word: str) -> bool:
     if word in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER:
         return True
     return (word == "x" and previous[-1:].isdigit()) or (previous == "x" and word[:1].isdigit())
+
+
+def separator_form(name: str, terminal: Any) -> str | None:
+    """The canonical text of a filtered separator terminal (`_SEP`: `; ` where it
+    matches that), None for other terminals."""
+    if not local_name(name).startswith("_") or isinstance(terminal.pattern, PatternStr):
+        return None
+    regex = re.compile(terminal.pattern.to_regexp())
+    return next((form for form in _SEPARATOR_FORMS if regex.fullmatch(form)), None)
+
+
+_SPELLERS: weakref.WeakKeyDictionary[Any, Speller] = weakref.WeakKeyDictionary()
+
+
+def canonical_text(space: Space, text: str) -> str | None:
+    """`text` spelled as samples are: its tokens joined by the `Speller`, separators in
+    their canonical form, comments and layout dropped. None where the text does not lex
+    alone (a grammar whose tokens need the parser's context)."""
+    speller = _SPELLERS.get(space.parser)
+    if speller is None:
+        speller = _SPELLERS[space.parser] = Speller(space)
+    terminals = space.terminals
+    try:
+        tokens = list(space.parser.lex(text))
+    except Exception:  # noqa: BLE001 - any lexer failure: no canonical text
+        return None
+    words: list[str] = []
+    separated = True  # no separator first, none twice in a row
+    for token in tokens:
+        form = separator_form(token.type, terminals[token.type]) if token.type in terminals \
+            else None
+        if form is None or not separated:
+            words.append(str(token) if form is None else form)
+        separated = form is not None
+    if words and separated:
+        words.pop()  # nor last
+    return speller.join(words)
