@@ -87,6 +87,9 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @click.option("--failure-reward", type=Finite(), default=0.0, show_default=True,
               help="The reward a failed trial gets.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for children.")
+@click.option("--devices", default=None, metavar="DEV,DEV,...",
+              help="local: one device per worker, round robin (e.g. cuda:0,cuda:1); "
+                   "instead of --device.")
 @click.option("--store", "store_path", default="nasc-search.db", show_default=True,
               type=OutputPath(store=True),
               help="The SQLite file every trial is recorded in (never overwritten).")

@@ -5,7 +5,8 @@
 
 A resumed search reads every defining option from its store; an option given on
 the command line must agree with it, except the execution options (`EXECUTION`:
---trials, --executor, --workers, --threads, --address, --gpus-per-trial, --device),
+--trials, --executor, --workers, --threads, --address, --gpus-per-trial, --device,
+--devices),
 which may change and are noted when they do.
 """
 
@@ -99,8 +100,8 @@ def search_config(opts: dict[str, Any]) -> Any:
     else:
         names = ("batch", "population", "tournament", "max_layers", "controller_lr", "epochs",
                  "batch_size", "lr", "hidden_size", "max_batches", "max_params", "time_limit",
-                 "failure_reward", "device", "threads", "address", "gpus_per_trial",
-                 *PRUNE_OPTIONS)
+                 "failure_reward", "device", "devices", "threads", "address",
+                 "gpus_per_trial", *PRUNE_OPTIONS)
         config = make_config(str(opts["store_path"]), opts["space"], opts["data"],
                              opts["strategy"], opts["trials"], opts["objective"],
                              opts["objectives"], opts["evaluate"], opts["executor"],
@@ -125,6 +126,16 @@ def _checked(config: Any) -> Any:
 
     check_device(config.train.device, here=config.executor != "ray", what="--device",
                  allowed=TRAIN)
+    if config.devices is not None:
+        from nasc.runtime.devices import parse_devices
+
+        if config.executor != "local":
+            raise NascError(f"--devices gives local workers their devices; with --executor "
+                            f"{config.executor} use --device")
+        devices = parse_devices(config.devices)
+        if len(devices) > config.workers:
+            click.echo(f"nasc: note: {len(devices)} --devices for {config.workers} workers: "
+                       f"{', '.join(devices[config.workers:])} unused", err=True)
     if config.train.evaluate is not None:
         from nasc.runtime.user import resolve
 

@@ -25,9 +25,10 @@ from nasc.runtime.strategies import StrategyConfig
 STRATEGY_OPTIONS = {"batch", "population", "tournament", "max_layers", "controller_lr",
                     "max_tokens"}
 TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"evaluate", "objective"}
-SEARCH_OPTIONS = {"threads", "address", "gpus_per_trial"}
+SEARCH_OPTIONS = {"threads", "address", "gpus_per_trial", "devices"}
 # Options a resumed search may change: they say how much to run and where, not what.
-EXECUTION = ("trials", "executor", "workers", "threads", "address", "gpus_per_trial", "device")
+EXECUTION = ("trials", "executor", "workers", "threads", "address", "gpus_per_trial", "device",
+             "devices")
 LOG_FLOOR = 1e-9
 
 
@@ -67,6 +68,7 @@ def make_config(store: str, space: str = "cnn", data: str = "digits",
             raise NascError("--objective and --objectives read a trained child's metrics; "
                             "nb201 data looks trials up in its table")
     _check_pruner(data, options)
+    _check_devices(executor, options)
     if evaluate is not None:  # a typo is one line now, not a failure of every trial
         from nasc.runtime.user import resolve
 
@@ -90,6 +92,21 @@ def _check_pruner(data: str, options: dict[str, Any]) -> None:
     if options.get("pruner") is not None and kind_of(data) == "nb201":
         raise NascError("--pruner stops trained children early; nb201 data looks trials up "
                         "in its table")
+
+
+def _check_devices(executor: str, options: dict[str, Any]) -> None:
+    """--devices: names torch knows, for local workers, not beside another --device."""
+    devices = options.get("devices")
+    if devices is None:
+        return
+    from nasc.runtime.devices import parse_devices
+
+    if executor != "local":
+        raise NascError(f"--devices gives local workers their devices; with --executor "
+                        f"{executor} use --device")
+    if options.get("device", "cpu") != "cpu":
+        raise NascError("give --device (every worker) or --devices (one per worker), not both")
+    options["devices"] = ",".join(parse_devices(str(devices)))
 
 
 def _known(cls: Any, doc: dict[str, Any]) -> dict[str, Any]:

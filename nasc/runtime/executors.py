@@ -2,7 +2,8 @@
 
     inline   this process, one trial at a time, deterministic (debugging)
     local    K worker processes on this machine (spawn), each limited to
-             `threads` torch threads; a worker that dies or overruns its hard
+             `threads` torch threads (and with `devices`, each on its own device,
+             round robin); a worker that dies or overruns its hard
              time limit is replaced and its trial recorded as failed
     ray      Ray tasks on an existing cluster (`address`), with per-trial CPU
              and GPU requests
@@ -22,11 +23,13 @@ import socket
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from nasc.errors import NascError
 from nasc.runtime.child import TrialSpec, run_trial
+from nasc.runtime.devices import assign_devices, parse_devices
 
 Result = tuple[int, dict[str, Any]]
 
@@ -136,7 +139,8 @@ def _warm_up() -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, threads: int) -> None:
+    def __init__(self, ctx: Any, threads: int, device: str | None = None) -> None:
+        self.device = device  # trains every trial here (--devices), else the trial's own
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=worker_main, args=(child, threads, os.getpid()),
                                    daemon=True)
@@ -157,12 +161,15 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def __init__(self, workers: int = 2, threads: int = 1) -> None:
+    def __init__(self, workers: int = 2, threads: int = 1,
+                 devices: list[str] | None = None) -> None:
         if workers < 1:
             raise NascError(f"--workers must be at least 1, got {workers}")
         self.capacity, self.threads = workers, threads
+        self.devices: list[str | None] = (list(assign_devices(devices, workers)) if devices
+                                          else [None] * workers)
         self.ctx = mp.get_context("spawn")
-        self.workers = [_Worker(self.ctx, threads) for _ in range(workers)]
+        self.workers = [_Worker(self.ctx, threads, d) for d in self.devices]
 
     def in_flight(self) -> int:
         return sum(w.spec is not None for w in self.workers)
@@ -171,7 +178,9 @@ class LocalExecutor(Executor):
         i, worker = next((i, w) for i, w in enumerate(self.workers) if w.spec is None)
         if not worker.process.is_alive():  # died while idle (OOM killer, ...): replace it
             worker.stop()
-            worker = self.workers[i] = _Worker(self.ctx, self.threads)
+            worker = self.workers[i] = _Worker(self.ctx, self.threads, self.devices[i])
+        if worker.device is not None:
+            spec = replace(spec, config=replace(spec.config, device=worker.device))
         worker.spec, worker.started = spec, None
         worker.conn.send(spec)
 
@@ -188,7 +197,7 @@ class LocalExecutor(Executor):
                 if result is not None:
                     out.append(result)
                     if not worker.process.is_alive():
-                        self.workers[i] = _Worker(self.ctx, self.threads)
+                        self.workers[i] = _Worker(self.ctx, self.threads, self.devices[i])
         return out
 
     def _check(self, worker: _Worker) -> Result | None:
@@ -311,12 +320,16 @@ class RayExecutor(Executor):
 
 
 def make_executor(name: str, workers: int = 2, threads: int = 1, address: str | None = None,
-                  gpus_per_trial: float = 0.0) -> Executor:
-    """The executor called `name`."""
+                  gpus_per_trial: float = 0.0, devices: str | None = None) -> Executor:
+    """The executor called `name` (`devices`: local workers' devices, "cuda:0,cuda:1")."""
+    if devices is not None and name != "local":
+        raise NascError(f"--devices gives local workers their devices; with --executor {name} "
+                        f"use --device" + (" or --gpus-per-trial" if name == "ray" else ""))
     if name == "inline":
         return InlineExecutor()
     if name == "local":
-        return LocalExecutor(workers, threads)
+        return LocalExecutor(workers, threads,
+                             None if devices is None else parse_devices(devices, here=False))
     if name == "ray":
         return RayExecutor(address or "auto", workers, float(threads), gpus_per_trial)
     raise NascError(f"unknown executor {name!r}: inline, local or ray")

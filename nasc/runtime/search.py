@@ -51,6 +51,7 @@ class SearchConfig:
     threads: int = 1
     address: str | None = None
     gpus_per_trial: float = 0.0
+    devices: str | None = None  # "cuda:0,cuda:1": local workers' devices, round robin
     faults: dict[int, str] = field(default_factory=dict)  # tests: trial id -> fault
 
     def to_json(self) -> dict[str, Any]:
@@ -269,7 +270,8 @@ def _drive(config: SearchConfig, store: Store, executor: Executor | None,
     owned = executor is None  # a caller's executor stays open for its next search
     workers = max(1, min(config.workers, config.trials - store.counts()["done"]))
     executor = executor or make_executor(config.executor, workers, config.threads,
-                                         config.address, config.gpus_per_trial)
+                                         config.address, config.gpus_per_trial,
+                                         config.devices)
     search = Search(config, store, executor, progress)
     try:
         search.restore()
