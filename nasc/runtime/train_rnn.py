@@ -84,7 +84,7 @@ def train_rnn(model: nn.Module, data: TextData, spec: TrialSpec, guard: Guard,
         from nasc.runtime.child import TrialFailure
 
         raise TrialFailure("validation perplexity is not finite")
-    return float(cfg.ppl_c / ppl**2)
+    return float(cfg.ppl_c / ppl / ppl)  # ppl**2 overflows past ~1e154 (exp(700) is the cap)
 
 
 @torch.no_grad()
