@@ -8,8 +8,9 @@
     nb201:DIR[:DS]  the NAS-Bench-201 table `DIR/nb201.csv`: trials are looked up, not
                     trained (DS: cifar10, cifar100 or imagenet16; see `nasc.runtime.nb201`)
 
-`load_data(source)` returns `ImageData` (tensors (N, C, H, W) float32 and (N,)
-int64 labels, a fixed-seed train/validation split), `TextData` (token id
+`load_data(source)` returns `ImageData` (images (N, C, H, W), kept as uint8 where
+the source has 8-bit pixels and standardized a batch at a time, and (N,) int64
+labels, a fixed-seed train/validation split), `TextData` (token id
 tensors) or `NB201Data` (a table of accuracies). Nothing is downloaded; a
 missing or malformed file is a `NascError`.
 """
@@ -37,17 +38,42 @@ from nasc.runtime.nb201 import NB201Data, load_nb201
 SPLIT_SEED = 0  # the train/validation split never depends on the search seed
 
 
-@dataclass
-class ImageData:
-    """A labelled image set split into train and validation parts."""
+@dataclass(frozen=True)
+class Scale:
+    """How compact images (uint8) become a network's input, per channel:
+    (x / divisor - mean) / std, the training split's statistics."""
 
-    name: str
-    x_train: torch.Tensor  # (N, C, H, W) float32
-    y_train: torch.Tensor  # (N,) int64
-    x_valid: torch.Tensor  # (M, C, H, W)
-    y_valid: torch.Tensor  # (M,)
-    num_classes: int
-    kind: str = "cnn"
+    divisor: float
+    mean: torch.Tensor  # (1, C, 1, 1) float32
+    std: torch.Tensor  # (1, C, 1, 1) float32
+
+    def __repr__(self) -> str:
+        return f"Scale(/{self.divisor:g}, {self.mean.numel()} channels)"
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """`x` (B, C, H, W) of any dtype as float32 network input, on `x`'s device."""
+        x = x.float() / self.divisor
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+
+class ImageData:
+    """A labelled image set split into train and validation parts.
+
+    Images are kept as given: float32 network input, or with `scale` compact (uint8,
+    a quarter of the memory) and made input a batch at a time (`batch`, `input`).
+    `x_train` and `x_valid` are the whole splits as float32 input, made once on first
+    use (for user evaluators and `nasc train`); the built-in children never ask for them.
+    """
+
+    kind = "cnn"
+
+    def __init__(self, name: str, x_train: torch.Tensor, y_train: torch.Tensor,
+                 x_valid: torch.Tensor, y_valid: torch.Tensor, num_classes: int,
+                 scale: Scale | None = None) -> None:
+        self.name, self.num_classes, self.scale = name, num_classes, scale
+        self.stored = {"train": x_train, "valid": x_valid}  # (N, C, H, W), compact or not
+        self.y_train, self.y_valid = y_train, y_valid  # (N,) int64
+        self._input: dict[str, torch.Tensor] = {}
 
     def __repr__(self) -> str:
         return (f"ImageData({self.name}: {len(self.y_train)} train, {len(self.y_valid)} valid, "
@@ -55,8 +81,29 @@ class ImageData:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        c, h, w = self.x_train.shape[1:]
+        c, h, w = self.stored["train"].shape[1:]
         return int(c), int(h), int(w)
+
+    def input(self, x: torch.Tensor) -> torch.Tensor:
+        """Stored images (a batch of them, on any device) as float32 network input."""
+        return x if self.scale is None else self.scale.apply(x)
+
+    def batch(self, split: str, index: Any) -> torch.Tensor:
+        """Network input for the images `index` (a slice or index tensor) of `split`."""
+        return self.input(self.stored[split][index])
+
+    def _whole(self, split: str) -> torch.Tensor:
+        if split not in self._input:
+            self._input[split] = self.input(self.stored[split])
+        return self._input[split]
+
+    @property
+    def x_train(self) -> torch.Tensor:
+        return self._whole("train")
+
+    @property
+    def x_valid(self) -> torch.Tensor:
+        return self._whole("valid")
 
 
 @dataclass
@@ -109,20 +156,29 @@ def load_data(source: str) -> Data:
 
 
 def split(x: np.ndarray, y: np.ndarray, n_valid: int, name: str, num_classes: int,
-          normalize: bool = True) -> ImageData:
-    """A fixed-seed split into train and the last `n_valid` of a permutation; standardized."""
+          divisor: float = 1.0) -> ImageData:
+    """A fixed-seed split into train and the last `n_valid` of a permutation, standardized
+    per channel with the training part's statistics of x / `divisor`. Integer images stay
+    compact (uint8) and are standardized a batch at a time; others are standardized now."""
     if len(y) < 2:
         raise NascError(f"{name}: needs at least 2 images, found {len(y)}")
     n_valid = max(1, min(n_valid, len(y) - 1))
     order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
     train, valid = order[:-n_valid], order[-n_valid:]
-    xs = x.astype(np.float32)
-    if normalize:
-        mean = xs[train].mean(axis=(0, 2, 3), keepdims=True)
-        std = xs[train].std(axis=(0, 2, 3), keepdims=True) + 1e-6
-        xs = (xs - mean) / std
-    t = torch.from_numpy(np.ascontiguousarray(xs))
     labels = torch.from_numpy(y.astype(np.int64))
+    compact = x.dtype == np.uint8
+    xs = x[train].astype(np.float32) / np.float32(divisor)  # (N, C, H, W): the statistics
+    mean = xs.mean(axis=(0, 2, 3), keepdims=True)
+    std = xs.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+    if compact:
+        del xs
+        pixels = np.ascontiguousarray(x)
+        stored = torch.from_numpy(pixels if pixels.flags.writeable else pixels.copy())
+        scale = Scale(divisor, torch.from_numpy(mean), torch.from_numpy(std))
+        return ImageData(name, stored[train], labels[train], stored[valid], labels[valid],
+                         num_classes, scale)
+    t = torch.from_numpy(np.ascontiguousarray((x.astype(np.float32) / np.float32(divisor) - mean)
+                                              / std))
     return ImageData(name, t[train], labels[train], t[valid], labels[valid], num_classes)
 
 
@@ -134,8 +190,8 @@ def _digits() -> ImageData:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = np.asarray(bunch.images, dtype=np.float32)[:, None] / 16.0  # (1797, 1, 8, 8)
-    return split(x, np.asarray(bunch.target), 360, "digits", 10)
+    x = np.asarray(bunch.images, dtype=np.uint8)[:, None]  # (1797, 1, 8, 8), values 0..16
+    return split(x, np.asarray(bunch.target), 360, "digits", 10, divisor=16.0)
 
 
 # --- CIFAR-10 ------------------------------------------------------------------
@@ -191,9 +247,9 @@ def load_cifar10(directory: str) -> ImageData:
     if not files:
         raise NascError(f"cifar10:{directory}: no data_batch_* files found")
     parts = [_cifar_batch(f) for f in files]
-    x = np.concatenate([p[0] for p in parts]) / np.float32(255.0)
+    x = np.concatenate([p[0] for p in parts])  # uint8
     y = np.concatenate([p[1] for p in parts])
-    return split(x, y, _valid_size(len(y)), f"cifar10:{directory}", 10)
+    return split(x, y, _valid_size(len(y)), f"cifar10:{directory}", 10, divisor=255.0)
 
 
 # --- MNIST (IDX) ---------------------------------------------------------------
@@ -245,8 +301,9 @@ def load_mnist(directory: str) -> ImageData:
         raise NascError(f"{name}: images hold NaN or infinite values")
     num_classes = max(2, int(labels.max()) + 1)
     check_labels(labels, num_classes, name)
-    x = images[:, None].astype(np.float32) / 255.0
-    return split(x, labels.astype(np.int64), _valid_size(len(labels)), name, num_classes)
+    x = images[:, None] if images.dtype == np.uint8 else images[:, None].astype(np.float32)
+    return split(x, labels.astype(np.int64), _valid_size(len(labels)), name, num_classes,
+                 divisor=255.0)
 
 
 # --- folder of images --------------------------------------------------------
@@ -273,19 +330,19 @@ def load_folder(directory: str) -> ImageData:
             images.append(_read_image(path, Image, size))
             size = size or (images[-1].shape[1], images[-1].shape[0])
             labels.append(label)
-    x = np.stack(images).transpose(0, 3, 1, 2)  # (N, 3, H, W)
+    x = np.stack(images).transpose(0, 3, 1, 2)  # (N, 3, H, W) uint8
     return split(x, np.asarray(labels), _valid_size(len(labels)), f"folder:{directory}",
-                 len(classes))
+                 len(classes), divisor=255.0)
 
 
 def _read_image(path: Path, image_module: Any, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as (H, W, 3) float32 in [0, 1], resized to `size` (W, H) when given."""
+    """One image as (H, W, 3) uint8, resized to `size` (W, H) when given."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", image_module.DecompressionBombWarning)
             with image_module.open(path) as img:
                 rgb = _eight_bit(img, image_module).convert("RGB")
-                return np.asarray(rgb.resize(size or rgb.size), dtype=np.float32) / 255.0
+                return np.asarray(rgb.resize(size or rgb.size), dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, image_module.DecompressionBombWarning,
             image_module.DecompressionBombError) as exc:  # UnidentifiedImageError is OSError
         raise NascError(f"{path}: not a readable image ({exc})") from None

@@ -49,7 +49,7 @@ def measure_latency(model: nn.Module, data: Data, device: str) -> float:
 
     dev = torch.device(device)
     if isinstance(data, ImageData):
-        x: Any = data.x_valid[:1].to(dev)
+        x: Any = data.input(data.stored["valid"][:1].to(dev))
     elif isinstance(data, TextData):
         x = data.valid[:35].reshape(-1, 1).to(dev)  # (T, 1): one BPTT window of one sequence
     else:

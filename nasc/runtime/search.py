@@ -24,7 +24,7 @@ from nasc.grammar.space import NO_KIND
 from nasc.runtime.canonical import Canonicalizer
 from nasc.runtime.child import TrainConfig, TrialSpec
 from nasc.runtime.data import ImageData, TextData, kind_of, load_data
-from nasc.runtime.executors import Executor, make_executor
+from nasc.runtime.executors import Executor, InlineExecutor, make_executor
 from nasc.runtime.nb201 import NB201Data, check_space
 from nasc.runtime.pruners import PruneBook, pruner_config
 from nasc.runtime.store import Checkpoint, Store, Trial
@@ -273,6 +273,8 @@ def _drive(config: SearchConfig, store: Store, executor: Executor | None,
                                          config.address, config.gpus_per_trial,
                                          config.devices)
     search = Search(config, store, executor, progress)
+    if not isinstance(executor, InlineExecutor):
+        load_data.cache_clear()  # the workers load their own: the search keeps no copy
     try:
         search.restore()
         search.fill()

@@ -28,7 +28,7 @@ def train_cnn(model: nn.Module, data: ImageData, spec: TrialSpec, guard: Guard,
                           weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(spec.seed * 7919 + spec.trial_id)
     batch = cfg.batch_size or 64
-    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    x_train, y_train = data.stored["train"].to(device), data.y_train.to(device)  # compact
     for epoch in range(1, cfg.epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -38,7 +38,7 @@ def train_cnn(model: nn.Module, data: ImageData, spec: TrialSpec, guard: Guard,
             if cfg.max_batches is not None and b >= cfg.max_batches:
                 break
             idx = order[i:i + batch]
-            logits = model(x_train[idx])  # (B, K)
+            logits = model(data.input(x_train[idx]))  # (B, K)
             loss = F.cross_entropy(logits, y_train[idx])
             if spec.fault == "nan":
                 loss = loss * float("nan")
@@ -61,7 +61,7 @@ def evaluate(model: nn.Module, data: ImageData, device: torch.device,
     model.eval()
     correct = 0
     for i in range(0, len(data.y_valid), batch):
-        x = data.x_valid[i:i + batch].to(device)  # (B, C, H, W)
+        x = data.input(data.stored["valid"][i:i + batch].to(device))  # (B, C, H, W)
         y = data.y_valid[i:i + batch].to(device)
         correct += int((model(x).argmax(dim=1) == y).sum())
     return correct / max(len(data.y_valid), 1)

@@ -19,7 +19,8 @@ def test_local_search_survives_every_kind_of_failure(tmp_path: Path) -> None:
                      faults=faults)
     config = replace(config, train=replace(config.train, failure_reward=-1.0))
     summary = run_search(config)
-    assert summary.counts == {"pending": 0, "running": 0, "done": 3, "failed": 5}
+    assert summary.counts == {"pending": 0, "running": 0, "done": 3, "failed": 5,
+                              "pruned": 0}
     store = Store.open(tmp_path / "s.db")
     trials = {t.id: t for t in store.trials()}
     errors = {i: trials[i].error for i in faults}
