@@ -8,8 +8,10 @@ The upper panel shows validation accuracy (or perplexity, or the reward when the
 record neither) per trial id: finished trials as dots, pruned ones as rings at the
 value they reached, failed ones as crosses along the bottom edge; a line for the best
 so far and one for the mean of the last `window` finished trials (from the window-th
-on). The lower panel, drawn when a store has controller updates, shows the entropy
-(left axis) and the REINFORCE baseline (right axis) per update.
+on). A second panel, drawn when a store has controller updates, shows the entropy
+(left axis) and the REINFORCE baseline (right axis) per update; a last one, for a
+search with --objectives, its trials on the first two objectives with the Pareto
+front joined and named (a log axis for params, MACs and latency).
 """
 
 from __future__ import annotations
@@ -105,6 +107,50 @@ def _draw_trials(ax: Any, s: Series, color: str, window: int) -> None:
         ax.plot(ids, mean, color=color, linestyle=":", label=f"{s.label}: mean of last {window}")
 
 
+@dataclass
+class Front:
+    """A multi-objective store's points on its first two objectives, and its front."""
+
+    axes: list[tuple[str, str]]  # (metric, "max" | "min") for x and y
+    points: dict[int, tuple[float, float]]  # trial id -> (x, y)
+    front: list[int]  # ids, by x
+
+    def __repr__(self) -> str:
+        return f"Front({self.axes}, {len(self.front)} of {len(self.points)} points)"
+
+
+def front_of(store: Store) -> Front | None:
+    """The store's points and Pareto front (None without --objectives)."""
+    from nasc.runtime.multi import objective_pairs, pareto_trials, scored
+
+    text = store.experiment()["config"].get("strategy", {}).get("objectives")
+    if not text:
+        return None
+    pairs = objective_pairs(text)
+    trials = store.trials()
+    keep, values = scored(trials, pairs)
+    points = {t.id: (v[0], v[1]) for t, v in zip(keep, values, strict=True)}
+    front = sorted((t.id for t in pareto_trials(trials, text)), key=lambda i: points[i])
+    return Front(pairs[:2], points, front)
+
+
+def _draw_front(ax: Any, fronts: list[tuple[int, Front]]) -> None:
+    for i, f in fronts:
+        xs, ys = zip(*f.points.values(), strict=True) if f.points else ((), ())
+        ax.scatter(xs, ys, s=14, alpha=0.4, color=f"C{i}")
+        fx, fy = [f.points[j][0] for j in f.front], [f.points[j][1] for j in f.front]
+        ax.plot(fx, fy, marker="o", markersize=6, color=f"C{i}", markeredgecolor="black",
+                label=f"Pareto front: trials {', '.join(map(str, f.front))}"[:80])
+    (x, dx), (y, dy) = fronts[0][1].axes
+    ax.set_xlabel(f"{x} ({dx})")
+    ax.set_ylabel(f"{y} ({dy})")
+    for name, setter in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        if name in ("params", "macs", "latency"):
+            setter("log")
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+
+
 def _draw_controller(ax: Any, all_series: list[Series]) -> None:
     right = ax.twinx()
     for i, s in enumerate(all_series):
@@ -131,10 +177,11 @@ def plot(stores: list[Store], out: str | Path, window: int = 20) -> Path:
         raise NascError("--plot needs matplotlib: pip install 'nasc[search]'") from None
     first = series(stores[0])
     all_series = [first] + [series(s, first.kind) for s in stores[1:]]
+    fronts = [(i, f) for i, f in enumerate(front_of(s) for s in stores) if f is not None]
     controller = any(s.steps for s in all_series)
-    fig, axes = plt.subplots(2 if controller else 1, 1, squeeze=False,
-                             figsize=(9, 6.5 if controller else 4.8),
-                             gridspec_kw={"height_ratios": [3, 1.4] if controller else [1]})
+    panels = [3.0] + ([1.4] if controller else []) + ([2.4] if fronts else [])
+    fig, axes = plt.subplots(len(panels), 1, squeeze=False, figsize=(9, 1.7 * sum(panels)),
+                             gridspec_kw={"height_ratios": panels})
     ax = axes[0][0]
     for i, s in enumerate(all_series):
         _draw_trials(ax, s, f"C{i}", window)
@@ -145,6 +192,8 @@ def plot(stores: list[Store], out: str | Path, window: int = 20) -> Path:
     ax.grid(alpha=0.3)
     if controller:
         _draw_controller(axes[1][0], all_series)
+    if fronts:
+        _draw_front(axes[-1][0], fronts)
     fig.tight_layout()
     path = Path(out)
     fig.savefig(path, dpi=120)

@@ -55,4 +55,31 @@ def test_the_plot_renders(store_path: Path, tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     height = int.from_bytes(data[20:24], "big")  # IHDR: two panels make a taller figure
-    assert height == int(6.5 * 120)
+    assert height == int(1.7 * (3 + 1.4) * 120)
+
+
+def test_a_multi_objective_search_plots_its_front(tmp_path: Path) -> None:
+    """Points on accuracy (max) and params (min): (0.9, 500) and (0.7, 100) form the front,
+    (0.6, 300) is dominated by the second."""
+    pytest.importorskip("matplotlib")
+    from nasc.runtime.plots import front_of
+
+    path = tmp_path / "front.db"
+    store = Store.create(path, {"strategy": {"name": "random",
+                                             "objectives": "accuracy:max,params:min"}}, "g")
+    ids = store.add_trials([(f"a{i}", f"k{i}", 1, {}) for i in range(4)])
+    for trial_id, (acc, params) in zip(ids, [(0.9, 500), (0.6, 300), (0.7, 100), (None, 50)],
+                                       strict=True):
+        summary = {} if acc is None else {"accuracy": acc, "params": params}
+        store.finish(trial_id, {"status": "done" if acc else "failed", "reward": 0.0,
+                                "summary": summary})
+    front = front_of(store)
+    assert front is not None
+    assert front.axes == [("accuracy", "max"), ("params", "min")]
+    assert front.points == {1: (0.9, 500.0), 2: (0.6, 300.0), 3: (0.7, 100.0)}
+    assert front.front == [3, 1]  # by accuracy
+    store.close()
+    out = tmp_path / "front.png"
+    result = CliRunner().invoke(cli, ["report", str(path), "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert int.from_bytes(out.read_bytes()[20:24], "big") == int(1.7 * (3 + 2.4) * 120)
