@@ -19,7 +19,7 @@ from nasc.grammar.terminals import local_name
 def _graph(tables: LRTables, free_only: bool) -> nx.DiGraph:
     """Nonterminal A -> B when A's rule uses B (and, if `free_only`, adds no layer)."""
     graph = nx.DiGraph()
-    skip = descendants(tables, "inputs")
+    skip = descendants(tables, tables.anchor_rules)
     for rule in tables.rules:
         origin = rule.origin.name
         if origin in skip or (free_only and origin in tables.layer_origins):
@@ -57,15 +57,15 @@ def needs_tokens(tables: LRTables) -> bool:
     return bool(repeating_rules(tables)) or (not tables.layer_origins and any_recursion(tables))
 
 
-def descendants(tables: LRTables, rule_name: str) -> set[str]:
-    """Every nonterminal reachable from the rules named `rule_name` (themselves included)."""
+def descendants(tables: LRTables, roots: set[str]) -> set[str]:
+    """Every nonterminal reachable from the rules `roots` (themselves included)."""
     graph = nx.DiGraph()
     for rule in tables.rules:
         for sym in rule.expansion:
             if not sym.is_term:
                 graph.add_edge(rule.origin.name, sym.name)
-    roots = [n for n in graph if local_name(str(n)) == rule_name]
-    return {d for r in roots for d in nx.descendants(graph, r)} | set(roots)
+    found = [n for n in graph if n in roots]
+    return {d for r in found for d in nx.descendants(graph, r)} | set(found)
 
 
 def written_in(rule: str) -> str:

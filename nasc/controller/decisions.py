@@ -79,7 +79,8 @@ class DecisionTable:
 
     def __init__(self, space: Space | str) -> None:
         self.space = load_grammar(space)
-        self.lalr = LRTables(self.space.parser)
+        self.lalr = LRTables(self.space.parser, self.space.layer_rules(),
+                             self.space.anchor_terminals())
         self.vocab = Vocabulary(self.space, self.lalr)
         anchor = self.vocab.anchor
         if anchor is not None:  # a `from` list costs no token

@@ -26,7 +26,8 @@ Stack = tuple[int, ...]
 class LRTables:
     """Lark's LALR table for one grammar, with feeding and completion costs."""
 
-    def __init__(self, lark_parser: object, layer_rule: str = "layer") -> None:
+    def __init__(self, lark_parser: object, layer_rules: tuple[str, ...] = ("layer",),
+                 anchor_terminals: tuple[str, ...] = ()) -> None:
         inner = lark_parser.parser.parser  # type: ignore[attr-defined]
         table = inner._parse_table
         conf = inner.parser_conf
@@ -36,8 +37,13 @@ class LRTables:
         self.end_state: int = table.end_states[self.start_name]
         self.rules = list(conf.rules)
         self.terminals = sorted(self._terminal_names())
-        self.layer_origins = {
-            r.origin.name for r in self.rules if local_name(str(r.origin.name)) == layer_rule
+        self.layer_origins = {  # a reduction of one of these adds a layer
+            r.origin.name for r in self.rules
+            if local_name(str(r.alias or r.origin.name)) in layer_rules
+        }
+        self.anchor_rules = {  # the rules that list anchors (`inputs: "from" LAYER_NUMBER ...`)
+            r.origin.name for r in self.rules
+            if any(s.is_term and local_name(s.name) in anchor_terminals for s in r.expansion)
         }
         self.min_tokens = _min_yields(self.rules, lambda name: 1, set())
         self.min_layers = _min_yields(self.rules, lambda name: 0, self.layer_origins)

@@ -68,7 +68,7 @@ def check_space(spec: str | Space, n: int = 300, seed: int = 0, max_layers: int 
     applies when given; without one, 64 tokens where only tokens bound the strings."""
     space = load_grammar(spec)
     report = Report(space.name)
-    tables = LRTables(space.parser)
+    tables = LRTables(space.parser, space.layer_rules(), space.anchor_terminals())
     anchor_terms = _anchor_terminals(space, tables)
     _unbounded(space, tables, anchor_terms, report)
     _unfinishable(tables, report)
@@ -81,12 +81,9 @@ def check_space(spec: str | Space, n: int = 300, seed: int = 0, max_layers: int 
 
 
 def _anchor_terminals(space: Space, tables: LRTables) -> set[str]:
-    if space.kind != "cnn":
-        return set()
-    for rule in tables.rules:
-        if local_name(str(rule.origin.name)) == "inputs" and len(rule.expansion) >= 2:
-            return {rule.expansion[1].name}
-    return set()
+    """The anchor terminals, by their names in the tables (may be namespaced)."""
+    anchors = space.anchor_terminals()
+    return {name for name in tables.terminals if local_name(name) in anchors}
 
 
 def _unbounded(space: Space, tables: LRTables, allowed: set[str], report: Report) -> None:

@@ -105,13 +105,15 @@ def _words(name: str, terminals: dict, separators: set[str]) -> tuple[str, ...]:
 
 
 def _anchor_spec(space: Space, tables: LRTables) -> AnchorSpec | None:
-    """The `inputs` rule of a `cnn` space, if it has one."""
-    if space.kind != "cnn":
-        return None
+    """Where the space lists anchors, as its semantics declare them: the rule whose
+    expansion is a keyword, then an anchor terminal (`inputs: "from" LAYER_NUMBER ...`)."""
+    anchors = space.anchor_terminals()
     keyword = number = comma = None
     for rule in tables.rules:
         names = [s.name for s in rule.expansion]
-        if local_name(str(rule.origin.name)) == "inputs" and len(names) >= 2:
+        helper = local_name(str(rule.origin.name)).startswith("__")  # Lark's `(...)*` rules
+        if (len(names) >= 2 and local_name(names[1]) in anchors and rule.expansion[0].is_term
+                and not helper):
             keyword, number = names[0], names[1]
     if keyword is None or number is None:
         return None

@@ -53,6 +53,18 @@ class Space:
     def rule_names(self) -> set[str]:
         return {local_name(str(rule.origin.name)) for rule in self.parser.rules}
 
+    def layer_rules(self) -> tuple[str, ...]:
+        """The rules the layer budget counts: the nodes of its layer-mode cells, as its
+        semantics declare them; in a grammar without semantics, a rule named `layer`."""
+        if self.semantics is None:
+            return ("layer",)
+        return tuple(n for c in self.semantics.cells.values() if c.edge is None for n in c.node)
+
+    def anchor_terminals(self) -> tuple[str, ...]:
+        """The terminals whose tokens name anchors (`cnn`'s LAYER_NUMBER in `from 1,2`)."""
+        cells = self.semantics.cells.values() if self.semantics else ()
+        return tuple(t for c in cells if c.edge is None for t in c.source)
+
 
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.lark"))
