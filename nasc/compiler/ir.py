@@ -26,7 +26,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from nasc.compiler.ops import OPS
+from nasc.compiler.ops import OPS, Op
 from nasc.errors import NascError
 
 if TYPE_CHECKING:
@@ -71,16 +71,16 @@ class Graph:
         if op not in OPS:
             raise IRError(f"unknown op {op!r} (not in the op registry)")
         for arg in args:
-            if arg not in self.nx:
+            if arg not in self.nx._node:
                 raise IRError(f"{op}: operand %{arg} does not exist")
         node, self._next = self._next, self._next + 1
-        self.nx.add_node(node, op=op, args=tuple(args), name=self._unique(name or op),
-                         layer=layer, attrs=dict(attrs), meta={})
+        self.nx.add_node(node, op=op, args=args, name=self._unique(name or op),
+                         layer=layer, attrs=attrs, meta={})  # `**attrs` is a fresh dict
         if before is not None:
             self.nx._node[node]["before"] = before
             self._moved += 1
-        for arg in args:
-            self.nx.add_edge(arg, node)
+        if args:
+            self.nx.add_edges_from([(arg, node) for arg in args])
         return node
 
     def _unique(self, name: str) -> str:
@@ -222,7 +222,7 @@ def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:
     spec = OPS.get(op)
     if spec is None:
         raise IRError(f"%{n}: unknown op {op!r} (not in the op registry)")
-    problem = spec.check(data["attrs"], len(args))
+    problem = _check(spec, data["attrs"], len(args))
     if problem:
         raise IRError(f"%{n} = {op}: {problem}")
     preds = graph.nx._pred[n]  # the adjacency dict itself: views are slow here
@@ -236,3 +236,23 @@ def _verify_node(graph: Graph, n: int, data: dict[str, Any]) -> None:
         sizes = {graph.shape(a)[1:] for a in args}
         if len(sizes) > 1:
             raise IRError(f"%{n} = concat: operands differ in height/width {sorted(sizes)}")
+
+
+_PASSED: dict[tuple[Any, ...], Op] = {}  # (op, operands, attributes) -> the op that passed
+
+
+def _check(spec: Op, attrs: dict[str, Any], operands: int) -> str | None:
+    """`spec.check`, remembered for the attribute sets that passed: a network repeats a
+    few of them many times (the key holds each value's type: `True` is not `1`)."""
+    try:
+        key = (spec.name, operands, *((k, type(v), v) for k, v in attrs.items()))
+        if _PASSED.get(key) is spec:
+            return None
+    except TypeError:  # an unhashable value (an "any" attribute): check it every time
+        return spec.check(attrs, operands)
+    problem = spec.check(attrs, operands)
+    if problem is None:
+        if len(_PASSED) >= 4096:
+            _PASSED.clear()
+        _PASSED[key] = spec
+    return problem
