@@ -195,3 +195,14 @@ def test_a_store_from_before_pruning_migrates_and_takes_pruned_trials(tmp_path: 
     assert store.finish(trial_id, {"status": "pruned", "reward": 0.2})
     assert store.counts() == {"pending": 0, "running": 0, "done": 1, "failed": 1, "pruned": 1}
     store.close()
+
+
+def test_pruning_on_local_workers(tmp_path: Path) -> None:
+    """The bars travel to a worker process with the trial; the result comes back pruned."""
+    study = nasc.search("cnn", evaluate=by_trial, strategy="random", trials=5, epochs=3,
+                        pruner="halving", prune_eta=2, max_layers=2, executor="local",
+                        workers=1, store=tmp_path / "s.db")
+    statuses = {t.id: t.status for t in study.trials if t.reused_from is None}
+    assert [statuses[i] for i in (1, 2, 3)] == ["done"] * 3, [t.error for t in study.trials]
+    late = [t for t in study.trials[3:] if t.reused_from is None]
+    assert late and all(t.status == "pruned" and len(t.history) == 1 for t in late)
