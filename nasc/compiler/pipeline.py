@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from nasc.compiler import ir
 from nasc.compiler.ast import Arch, PlainArch, RnnCell, SpaceArch
 from nasc.compiler.ir import Graph, verify
-from nasc.compiler.passes import lower_rnn
+from nasc.compiler.passes import lower_tree
 from nasc.compiler.passes.counts import annotate_counts
 from nasc.compiler.passes.lower_space import lower_space
 from nasc.compiler.passes.pads import pad_concats
@@ -101,7 +101,7 @@ def lower(arch: Arch, options: Options) -> Graph:
     arch = compilable(arch)
     if isinstance(arch, SpaceArch):
         return lower_space(arch, options.input_shape, options.num_classes)
-    return lower_rnn(arch, options.input, options.hidden)
+    return lower_tree(arch, options.input, options.hidden)
 
 
 def run_passes(graph: Graph, passes: list[Pass] | None = None,

@@ -34,7 +34,6 @@ except ImportError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 KINDS = {"image-classifier": "cnn", "recurrent-cell": "rnn"}
-LOWERINGS = ("sequence", "tree", "skeleton")
 MERGES = ("sum", "concat")
 OUTPUTS = ("last", "concat", "unread")
 _PREFIX = re.compile(r"^[ \t]*//%[ \t]?(.*)$")
@@ -130,16 +129,36 @@ class BlockSpec:
 
 
 @dataclass(frozen=True)
+class TreeSpec:
+    """A recurrent cell as a complete binary tree (Zoph & Le's Figure 5): the subtrees of
+    rule `node`, leaves first and the root last, each combining its two inputs by the op
+    its `combine` token names, then applying its `activation` token's op; the `inject`
+    rule feeds c_{t-1} into the node its `index` token names; the `cell` rule names the
+    node whose value before its activation is c_t."""
+
+    node: str
+    combine: str
+    activation: str
+    inject: str
+    cell: str
+    index: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"TreeSpec(node {self.node}, inject {self.inject}, cell {self.cell})"
+
+
+@dataclass(frozen=True)
 class Semantics:
     """A space's declared meaning: the network kind, how it lowers, its ops and skeleton."""
 
     kind: str  # "cnn" (image classifier) | "rnn" (recurrent cell)
-    lowering: str  # "sequence" | "tree" | "skeleton"
+    lowering: str  # "tree" (a recurrent cell's [tree]) | "skeleton" (a [network] body)
     ops: dict[str, OpUse] = field(default_factory=dict)
     cells: dict[str, CellSpec] = field(default_factory=dict)
     blocks: dict[str, BlockSpec] = field(default_factory=dict)
     body: tuple[dict[str, Any], ...] = ()
     source: str = ""  # the `//%` lines, as declared (for error locations)
+    tree: TreeSpec | None = None
 
     def __repr__(self) -> str:
         return f"Semantics({self.kind}, {self.lowering}, {len(self.cells)} cell(s))"
@@ -223,7 +242,7 @@ def _extends(table: dict[str, Any], builtin: dict[str, Semantics], where: Where)
     return builtin[name]
 
 
-_TOP = {"kind", "lowering", "ops", "cells", "blocks", "network", "modules"}
+_TOP = {"kind", "ops", "cells", "blocks", "network", "modules", "tree"}
 
 
 def _build(table: dict[str, Any], where: Where) -> Semantics:
@@ -237,10 +256,12 @@ def _build(table: dict[str, Any], where: Where) -> Semantics:
     if kind not in KINDS:
         raise where.error(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}",
                           key="kind" if "kind" in table else None)
-    lowering = table.get("lowering", "skeleton")
-    if lowering not in LOWERINGS:
-        raise where.error(f"lowering must be one of {', '.join(LOWERINGS)}, got {lowering!r}",
-                          key="lowering")
+    tree = _tree(table["tree"], where) if "tree" in table else None
+    lowering = "tree" if tree else "skeleton"
+    if (tree is not None) != (KINDS[kind] == "rnn"):
+        raise where.error("a recurrent-cell space declares its cell as a [tree], an image "
+                          "classifier its network as a [network] body",
+                          key="tree" if tree else "kind")
     ops = {text: _op_use(text, value, where) for text, value in table.get("ops", {}).items()}
     cells = {name: _cell(name, spec, where) for name, spec in table.get("cells", {}).items()}
     blocks = {name: _blocks(name, spec, ops, where)
@@ -252,7 +273,24 @@ def _build(table: dict[str, Any], where: Where) -> Semantics:
     for step in body:
         _check_step(step, cells, blocks, where)
     return Semantics(KINDS[kind], lowering, ops, cells, blocks, body,
-                     "\n".join(t for _, t in where.lines))
+                     "\n".join(t for _, t in where.lines), tree)
+
+
+_TREE_KEYS = ("node", "combine", "activation", "inject", "cell", "index")
+
+
+def _tree(spec: Any, where: Where) -> TreeSpec:
+    if not isinstance(spec, dict):
+        raise where.error("tree: a table of " + ", ".join(_TREE_KEYS), key="tree")
+    for key in spec:
+        if key not in _TREE_KEYS:
+            raise where.error(f"tree: unknown key {key!r} (expected {', '.join(_TREE_KEYS)})",
+                              key=key, section="tree")
+    for key in _TREE_KEYS:
+        if key not in spec:
+            raise where.error(f"tree: missing `{key}`", key="tree")
+    return TreeSpec(spec["node"], spec["combine"], spec["activation"], spec["inject"],
+                    spec["cell"], _names(spec["index"]))
 
 
 def _import_ops(module: Any, where: Where) -> None:

@@ -13,11 +13,13 @@ def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: s
     """The names a semantics reads exist in its grammar; every op token has an op."""
     from nasc.grammar.terminals import literals, local_name
 
-    if semantics.lowering != "skeleton" or not declared_lines(text):
+    if not declared_lines(text):
         return
     where = Where(path, text, declared_lines(text))
     trees = {local_name(str(r.alias or r.origin.name)) for r in parser.rules}
     terminals = {local_name(t.name): t for t in parser.terminals}
+    if semantics.tree is not None:
+        _check_tree(semantics, trees, terminals, where)
     for block in semantics.blocks.values():
         section = f"blocks.{block.name}"
         if block.rule not in trees:
@@ -51,3 +53,31 @@ def check_against_grammar(semantics: Semantics, parser: Any, path: Path, text: s
             raise where.error(f"cells.{cell.name}: the grammar's {cell.op} can spell "
                               f"{missing[0]!r}, which [ops] does not define", key="op",
                               section=f"cells.{cell.name}")
+
+
+def _check_tree(semantics: Semantics, trees: set[str], terminals: dict[str, Any],
+                where: Where) -> None:
+    """The [tree]'s rules and terminals exist; every combine (activation) its grammar can
+    spell names an op of two operands (one)."""
+    from nasc.compiler.ops import OPS
+    from nasc.grammar.terminals import literals
+
+    tree = semantics.tree
+    assert tree is not None
+    for key in ("node", "inject", "cell"):
+        if getattr(tree, key) not in trees:
+            raise where.error(f"tree: {key} {getattr(tree, key)!r} is no rule or alias of the "
+                              f"grammar", key=key, section="tree")
+    for key, names in (("combine", (tree.combine,)), ("activation", (tree.activation,)),
+                       ("index", tree.index)):
+        for name in names:
+            if name not in terminals:
+                raise where.error(f"tree: {name!r} is no terminal of the grammar", key=key,
+                                  section="tree")
+    for key, arity in (("combine", 2), ("activation", 1)):
+        for word in literals(terminals[getattr(tree, key)]) or ():
+            op = semantics.ops[word].op if word in semantics.ops else word
+            if op not in OPS or OPS[op].arity not in (arity, None):
+                raise where.error(f"tree: the grammar's {getattr(tree, key)} can spell "
+                                  f"{word!r}, which names no op of {arity} operand(s)", key=key,
+                                  section="tree")

@@ -1,4 +1,4 @@
-"""Lowering, `rnn`: a cell tree becomes IR for one time step.
+"""Lowering, a recurrent [tree] (the `rnn` space's cells): the tree becomes IR for one step.
 
     W = matmul(x_t)          (I -> base*N)   all leaves' input projections, fused
     U = matmul(h_{t-1})      (N -> base*N)   all leaves' recurrent projections, fused
@@ -16,7 +16,7 @@ from nasc.compiler.ast import RnnCell
 from nasc.compiler.ir import Graph
 
 
-def lower_rnn(cell: RnnCell, input_size: int, hidden_size: int) -> Graph:
+def lower_tree(cell: RnnCell, input_size: int, hidden_size: int) -> Graph:
     """The IR of one step of `cell` with input size I and hidden size N."""
     graph = Graph("rnn", {"input_size": input_size, "hidden_size": hidden_size,
                           "base": cell.base})
