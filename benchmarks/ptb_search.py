@@ -24,6 +24,7 @@ Writes benchmarks/results/ptb.json (or ptb_TAG.json).
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import statistics
 import sys
@@ -91,18 +92,27 @@ def run_search(source: str, settings: Search, store: Path) -> dict[str, Any]:
     """Run the search into `store` (or reuse the search already there); its summary."""
     import nasc
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     if store.exists():
         study = nasc.load_study(store)
-        wall = stored_wall_time(store)
+        wall, used = stored_wall_time(store), None
     else:
         study = nasc.search("rnn", data=source, strategy="reinforce", trials=settings.trials,
                             store=store, executor="local", workers=settings.workers,
                             seed=settings.seed, epochs=1, max_batches=settings.max_batches,
                             hidden_size=settings.hidden_size, threads=1,
                             time_limit=settings.time_limit, progress=_progress)
-        wall = time.perf_counter() - start
-    return summarize_search(study.trials, wall)
+        wall, used = time.perf_counter() - start, cpu_seconds() - cpu
+    return {**summarize_search(study.trials, wall), "cpu_seconds": used}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished (joined) children."""
+    import resource
+
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _progress(event: dict[str, Any]) -> None:
@@ -152,12 +162,17 @@ def train_one(job: tuple[str, str, str, Budget, int]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     name, arch, source, budget, seed = job
-    if arch == TORCH_LSTM:
-        result = train_torch_lstm(source, budget, seed)
-    else:
-        from nasc.runtime.retrain import retrain
+    try:
+        if arch == TORCH_LSTM:
+            result = train_torch_lstm(source, budget, seed)
+        else:
+            from nasc.runtime.retrain import retrain
 
-        _, result = retrain(arch, "rnn", source, budget.train_config(), seed)
+            _, result = retrain(arch, "rnn", source, budget.train_config(), seed)
+    except Exception as exc:  # a run that diverges is a result, not the end of the table
+        print(f"  {name}, seed {seed}: failed ({exc})", flush=True)
+        return {"cell": name, "seed": seed, "valid_ppl": math.inf, "params": None,
+                "seconds": None, "epochs": [], "error": f"{type(exc).__name__}: {exc}"}
     print(f"  {name}, seed {seed}: ppl {result.valid_perplexity:.2f} "
           f"({result.seconds:.0f} s)", flush=True)
     return {"cell": name, "seed": seed, "valid_ppl": result.valid_perplexity,
@@ -212,17 +227,32 @@ def compare(chosen: dict[str, str], source: str, budget: Budget, seeds: int,
 
 
 def table(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per cell: mean, std, min, max validation perplexity over the seeds; params, seconds."""
+    """Per cell: mean, std, min, max validation perplexity over the seeds that finished
+    (`failed` counts the others), parameters, seconds per run."""
     rows = []
     for name in dict.fromkeys(r["cell"] for r in runs):
-        ppl = [r["valid_ppl"] for r in runs if r["cell"] == name]
-        seconds = [r["seconds"] for r in runs if r["cell"] == name]
-        params = {r["params"] for r in runs if r["cell"] == name}
-        rows.append({"cell": name, "seeds": len(ppl), "mean_ppl": statistics.fmean(ppl),
+        done = [r for r in runs if r["cell"] == name and math.isfinite(r["valid_ppl"])]
+        ppl = [r["valid_ppl"] for r in done] or [math.nan]
+        rows.append({"cell": name, "seeds": len(done), "mean_ppl": statistics.fmean(ppl),
                      "std_ppl": statistics.stdev(ppl) if len(ppl) > 1 else 0.0,
-                     "min_ppl": min(ppl), "max_ppl": max(ppl), "params": max(params),
-                     "seconds": statistics.fmean(seconds)})
+                     "min_ppl": min(ppl), "max_ppl": max(ppl),
+                     "params": max((r["params"] for r in done), default=None),
+                     "seconds": statistics.fmean(r["seconds"] for r in done) if done else None,
+                     "failed": sum(r["cell"] == name for r in runs) - len(done)})
     return rows
+
+
+def unigram_perplexity(source: str) -> float:
+    """The validation perplexity of the training file's word frequencies (no context):
+    the level below which a language model has learned something from context."""
+    import torch
+
+    from nasc.runtime.data import load_data
+
+    data = load_data(source)
+    counts = torch.bincount(data.train, minlength=len(data.vocab)).double()  # type: ignore
+    logp = (counts / counts.sum())[data.valid].clamp_min(1e-12).log()  # type: ignore
+    return math.exp(-float(logp.mean()))
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -260,14 +290,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"search: {search}", flush=True)
     found = run_search(source, search, store)
     best = found["top"][0]
-    print(f"search: {found['trials']} trials in {found['wall_seconds']:.0f} s; best #"
+    print(f"search: {found['trials']} trials in {found['wall_seconds']:.0f} s "
+          f"({found['cpu_seconds'] or 0:.0f} CPU-seconds); best #"
           f"{best['id']} (search ppl {best['search_ppl']:.1f}): {best['arch']}", flush=True)
     start = time.perf_counter()
     runs = compare(cells(best["arch"], not args.no_torch_lstm), source, budget, seeds,
                    search.workers)
+    unigram = unigram_perplexity(source)
+    print(f"unigram model of the training file: validation ppl {unigram:.1f}")
     name = "ptb" if args.tag is None else f"ptb_{args.tag}"
     report(name, table(runs), {
-        "data": source, "search": {**asdict(search), **found}, "budget": asdict(budget),
+        "data": source, "unigram_ppl": unigram, "search": {**asdict(search), **found},
+        "budget": asdict(budget),
         "compare_seconds": time.perf_counter() - start, "runs": runs,
         "cells": cells(best["arch"], not args.no_torch_lstm),
         "note": "ptb.train.txt = PTB's standard validation split, ptb.valid.txt = its "

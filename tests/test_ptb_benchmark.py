@@ -59,7 +59,16 @@ def test_table_statistics(bench):
     assert [r["cell"] for r in rows] == ["a", "b"]
     assert rows[0]["mean_ppl"] == 110 and rows[0]["std_ppl"] == 10
     assert (rows[0]["min_ppl"], rows[0]["max_ppl"], rows[0]["seeds"]) == (100, 120, 3)
-    assert rows[1]["std_ppl"] == 0.0
+    assert rows[1]["std_ppl"] == 0.0 and rows[1]["failed"] == 0
+
+
+def test_table_counts_a_diverged_run_apart(bench):
+    runs = [{"cell": "a", "valid_ppl": p, "params": 10, "seconds": 2.0} for p in (100, 120)]
+    runs.append({"cell": "a", "valid_ppl": float("inf"), "params": None, "seconds": None})
+    runs.append({"cell": "b", "valid_ppl": float("inf"), "params": None, "seconds": None})
+    a, b = bench.table(runs)
+    assert (a["seeds"], a["failed"], a["mean_ppl"], a["params"]) == (2, 1, 110, 10)
+    assert (b["seeds"], b["failed"], b["params"], b["seconds"]) == (0, 1, None, None)
 
 
 def test_search_summary_picks_by_validation_perplexity(bench):
