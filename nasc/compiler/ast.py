@@ -199,10 +199,12 @@ class SpaceArch:
     cells: tuple[Cell, ...]
     blocks: tuple[Block, ...] = ()
     semantics: Any = field(default=None, compare=False, repr=False)
+    spell: Any = field(default=None, compare=False, repr=False)  # () -> canonical text
     space = "cnn"  # the kind of network: an image classifier
 
     def __str__(self) -> str:
-        return self.text
+        """The text spelled as samples are (`conv 3x3 36; conv 5x5 48 from 1`)."""
+        return (self.spell() if self.spell else None) or self.text
 
     def __repr__(self) -> str:
         return f"SpaceArch({self.text!r})"
@@ -224,7 +226,7 @@ class SpaceArch:
         arguments under the label's plural (`cnn`: `"layers"`)."""
         from nasc.compiler.read_cells import layer_json
 
-        out = {"text": self.text, "cells": {c.name: c.to_json() for c in self.cells},
+        out = {"text": str(self), "cells": {c.name: c.to_json() for c in self.cells},
                "blocks": [b.to_json() for b in self.blocks]}
         for spec in self.semantics.cells.values() if self.semantics else ():
             if spec.label and spec.edge is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from lark import Tree
@@ -94,8 +95,8 @@ def parse(text: str, space: str | Path | Space | None = None, filename: str = "<
         reason = exc.orig_exc if isinstance(exc, VisitError) else "a declared token is missing"
         raise NascError(f"{loaded.path}: its {loaded.semantics.lowering} semantics cannot read "
                         f"this tree: {reason}") from exc
-    if isinstance(arch, SpaceArch):  # spelled as samples are: the canonical text
-        arch = replace(arch, text=canonical_text(loaded, text) or arch.text)
+    if isinstance(arch, SpaceArch):  # str(arch): spelled as samples are, when asked
+        arch = replace(arch, spell=partial(canonical_text, loaded, text))
     problems = [
         _diagnostic(text, filename, span.line, span.column, message)
         for span, message in check(arch)
