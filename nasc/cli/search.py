@@ -96,7 +96,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @click.option("--resume", is_flag=True,
               help="Continue the search in --store with the options it was created with "
                    "(--trials, --executor, --workers, --threads, --address, "
-                   "--gpus-per-trial and --device may change).")
+                   "--gpus-per-trial, --device and --devices may change).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Random seed of the strategy and of every trial's training.")
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,

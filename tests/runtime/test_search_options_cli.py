@@ -116,7 +116,7 @@ def test_resume_needs_no_options_and_refuses_different_ones(tmp_path: Path) -> N
     assert different.output == (
         f"nasc: error: store {path} was created with --epochs 1, not 3: a resumed search keeps "
         f"the options it was created with (only --trials, --executor, --workers, --threads, "
-        f"--address, --gpus-per-trial, --device may change)\n")
+        f"--address, --gpus-per-trial, --device, --devices may change)\n")
     moved = run("search", "--store", str(path), "--resume", "--trials", "3", "--workers", "1")
     assert moved.exit_code == 0, moved.output
     assert ("nasc: note: resuming with --workers 1 (the store was started with 2)"
