@@ -233,7 +233,7 @@ def partial_result(config: TrainConfig, pruner: PrunerConfig,
         if "accuracy" in summary:
             return summary["accuracy"] ** config.reward_power, summary
         ppl = summary.get("perplexity", float("inf"))
-        return (config.ppl_c / ppl**2 if 0 < ppl < float("inf") else 0.0), summary
+        return (config.ppl_c / ppl / ppl if 0 < ppl < float("inf") else 0.0), summary
     last = {k: float(v) for k, v in metrics[-1].items() if k != "epoch"} if metrics else {}
     reward = next(iter(last.values())) if len(last) == 1 else last.get(pruner.metric)
     return reward, last
