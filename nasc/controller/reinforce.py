@@ -61,6 +61,19 @@ class TrainerConfig:
     entropy_weight: float = 0.0
     grad_clip: float = 1.0
     temperature: float = 1.0
+    baseline: str = "ema"  # "ema": R - b; "rank": R's centred rank among recent rewards
+    rank_window: int = 32  # "rank": the rewards of earlier samples R is ranked among
+    ppo_epochs: int = 1  # > 1: that many PPO-clip steps on each batch (1: REINFORCE)
+    ppo_clip: float = 0.2  # PPO: the ratio P(a) / P_old(a) is clipped to 1 +- this
+
+    def __post_init__(self) -> None:
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline {self.baseline!r}: one of {', '.join(BASELINES)}")
+        if self.ppo_epochs < 1 or self.rank_window < 0 or self.ppo_clip <= 0:
+            raise ValueError("ppo_epochs >= 1, rank_window >= 0 and ppo_clip > 0 needed")
+
+
+BASELINES = ("ema", "rank")
 
 
 @dataclass
@@ -86,6 +99,7 @@ class Controller:
             self.policy = Policy(self.table, self.policy_config).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr)
         self.baseline: float | None = None
+        self.recent: list[float] = []  # "rank" baseline: the last rank_window rewards
         self.samples_seen = 0
         self.generator = torch.Generator(device=self.policy.device)
         self.generator.manual_seed(
@@ -119,22 +133,40 @@ class Controller:
         return parse_sample(self.table, text, budget or self.current_budget())
 
     def update(self, samples: list[Sample], rewards: list[float] | torch.Tensor) -> dict:
-        """One REINFORCE step on (samples, rewards); returns loss and statistics."""
+        """One policy-gradient step on (samples, rewards); returns loss and statistics.
+
+        REINFORCE: loss = -mean(A log P(a)) - w mean(H), A = R - b (EMA baseline) or R's
+        centred rank (`baseline="rank"`); with `ppo_epochs` k > 1, k Adam steps on
+        -mean(min(r A, clip(r, 1 - e, 1 + e) A)) - w mean(H), r = P(a) / P_old(a)."""
         reward = torch.as_tensor(rewards, dtype=torch.float32, device=self.policy.device)
         if reward.shape != (len(samples),):
             raise ValueError(f"{len(samples)} samples but rewards of shape {tuple(reward.shape)}")
         if self.baseline is None:
             self.baseline = float(reward.mean())
-        batch = self.policy.replay(samples, self.config.temperature)
-        advantage = reward - self.baseline
-        loss = -(advantage * batch.log_prob).mean()
-        loss = loss - self.config.entropy_weight * batch.entropy.mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.grad_clip)
-        self.optimizer.step()
+        advantage = (reward - self.baseline if self.config.baseline == "ema"
+                     else centred_rank(reward, self.recent))
+        old_log_prob = None
+        clip = self.config.ppo_clip
+        for _ in range(self.config.ppo_epochs):
+            batch = self.policy.replay(samples, self.config.temperature)
+            if self.config.ppo_epochs == 1:  # REINFORCE
+                loss = -(advantage * batch.log_prob).mean()
+            else:
+                if old_log_prob is None:
+                    old_log_prob = batch.log_prob.detach()
+                ratio = torch.exp(batch.log_prob - old_log_prob)
+                loss = -torch.min(ratio * advantage,
+                                  ratio.clamp(1 - clip, 1 + clip) * advantage).mean()
+            loss = loss - self.config.entropy_weight * batch.entropy.mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(),
+                                                  self.config.grad_clip)
+            self.optimizer.step()
         decay = self.config.baseline_decay
         self.baseline = decay * self.baseline + (1 - decay) * float(reward.mean())
+        if self.config.rank_window:
+            self.recent = (self.recent + reward.tolist())[-self.config.rank_window:]
         return {"loss": float(loss.detach()), "baseline": self.baseline,
                 "reward": float(reward.mean()), "entropy": float(batch.entropy.detach().mean()),
                 "grad_norm": float(norm)}
@@ -154,6 +186,7 @@ class Controller:
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "baseline": self.baseline,
+            "recent": self.recent,
             "samples_seen": self.samples_seen,
         }, path if hasattr(path, "write") else str(path))
 
@@ -184,8 +217,21 @@ class Controller:
         ctl.policy.load_state_dict(state["policy"])
         ctl.optimizer.load_state_dict(state["optimizer"])
         ctl.baseline = state["baseline"]
+        ctl.recent = list(state.get("recent", []))
         ctl.samples_seen = state["samples_seen"]
         return ctl
+
+
+def centred_rank(reward: torch.Tensor, recent: list[float]) -> torch.Tensor:
+    """Each reward's rank among `recent` and the batch, as a fraction in [0, 1] (ties
+    count half) less 1/2: the "rank" baseline's advantage, in [-1/2, 1/2]."""
+    pool = torch.cat([torch.as_tensor(recent, dtype=reward.dtype, device=reward.device),
+                      reward])
+    below = (pool[None, :] < reward[:, None]).sum(1)
+    equal = (pool[None, :] == reward[:, None]).sum(1) - 1  # not itself
+    if len(pool) == 1:
+        return torch.zeros_like(reward)
+    return (below + 0.5 * equal) / (len(pool) - 1) - 0.5
 
 
 def _space_spec(space: Space) -> str:

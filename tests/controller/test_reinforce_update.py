@@ -171,3 +171,70 @@ def test_sample_temperature_overrides_the_trainer_temperature() -> None:
         at1 = ctl.policy.replay(batch.samples, 1.0).log_prob
     assert torch.allclose(batch.log_prob, at3, atol=1e-4)
     assert not torch.allclose(batch.log_prob, at1, atol=1e-2)
+
+
+def test_centred_rank_counts_ties_half_and_ranks_among_recent_rewards() -> None:
+    from nasc.controller.reinforce import centred_rank
+
+    batch = torch.tensor([0.5, 0.9, 0.1, 0.5])
+    # the batch alone: below + ties / 2 among the 3 others, over 3, less 1/2
+    assert centred_rank(batch, []).tolist() == pytest.approx([0.0, 0.5, -0.5, 0.0])
+    # among 4 earlier rewards too (7 others): 0.9 beats all 7; 0.1 ties one (0.1), beats none
+    recent = [0.1, 0.2, 0.3, 0.4]
+    assert centred_rank(batch, recent).tolist() == pytest.approx(
+        [(4 + 1 + 0.5) / 7 - 0.5, 0.5, 0.5 / 7 - 0.5, (4 + 1 + 0.5) / 7 - 0.5])
+    assert centred_rank(torch.tensor([0.7]), []).tolist() == [0.0]
+
+
+def test_rank_baseline_steps_on_the_centred_ranks_and_keeps_a_window() -> None:
+    """Advantage = the reward's centred rank among the last `rank_window` rewards and the
+    batch, not R - b; the reward's scale does not matter."""
+    ctl = _controller(baseline="rank", rank_window=3)
+    samples = ctl.sample(4).samples
+    rewards = torch.tensor([0.80, 0.81, 0.79, 0.10])
+    ranks = torch.tensor([2 / 3, 1.0, 1 / 3, 0.0]) - 0.5  # among the 3 others: 2, 3, 1, 0
+    expected = _expected_grads(ctl, samples, ranks, 0.0)
+    ctl.update(samples, rewards)
+    for name, param in ctl.policy.named_parameters():
+        assert torch.allclose(param.grad, expected[name], rtol=1e-4, atol=1e-7), name
+    assert ctl.recent == pytest.approx([0.81, 0.79, 0.10])  # the last 3
+    assert ctl.baseline == pytest.approx(0.95 * 0.625 + 0.05 * 0.625)  # still kept
+
+
+def test_ppo_epochs_take_clipped_steps_from_the_sampling_policy() -> None:
+    """k > 1 epochs: the first step's gradient is REINFORCE's (ratio 1), and each later
+    one is that of -mean(min(r A, clip(r, 1 - e, 1 + e) A)) with r = P(a) / P_old(a), P_old
+    the policy before the update."""
+    ctl = _controller(ppo_epochs=3, ppo_clip=0.05, lr=0.05)
+    ctl.baseline = 0.5
+    samples = ctl.sample(6).samples
+    rewards = torch.tensor([0.9, 0.1, 0.7, 0.3, 0.95, 0.0])
+    advantage = rewards - 0.5
+    with torch.no_grad():
+        old = ctl.policy.replay(samples).log_prob
+    reference = _controller(lr=0.05)  # the same three steps, done by hand
+    reference.policy.load_state_dict(ctl.policy.state_dict())
+    for epoch in range(3):
+        reference.optimizer.zero_grad()
+        ratio = torch.exp(reference.policy.replay(samples).log_prob - old)
+        loss = -torch.min(ratio * advantage, ratio.clamp(0.95, 1.05) * advantage).mean()
+        loss.backward()
+        if epoch == 0:
+            first = {n: p.grad.clone() for n, p in reference.policy.named_parameters()}
+        reference.optimizer.step()
+    assert ratio.min() < 0.95 or ratio.max() > 1.05  # the clip was reached
+    plain = _expected_grads(ctl, samples, rewards, 0.5)
+    for name in plain:
+        assert torch.allclose(first[name], plain[name], rtol=1e-4, atol=1e-7), name
+    ctl.update(samples, rewards)
+    for (name, param), ref in zip(ctl.policy.named_parameters(),
+                                  reference.policy.parameters(), strict=True):
+        assert torch.allclose(param, ref, rtol=1e-4, atol=1e-6), name
+        assert torch.allclose(param.grad, ref.grad, rtol=1e-4, atol=1e-7), name
+
+
+def test_trainer_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="baseline 'median'"):
+        TrainerConfig(baseline="median")
+    with pytest.raises(ValueError, match="ppo_epochs"):
+        TrainerConfig(ppo_epochs=0)
