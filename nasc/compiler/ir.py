@@ -245,7 +245,7 @@ def _check(spec: Op, attrs: dict[str, Any], operands: int) -> str | None:
     """`spec.check`, remembered for the attribute sets that passed: a network repeats a
     few of them many times (the key holds each value's type: `True` is not `1`)."""
     try:
-        key = (spec.name, operands, *((k, type(v), v) for k, v in attrs.items()))
+        key = (spec.name, operands, tuple(attrs.items()), tuple(map(type, attrs.values())))
         if _PASSED.get(key) is spec:
             return None
     except TypeError:  # an unhashable value (an "any" attribute): check it every time
