@@ -13,7 +13,8 @@ retrained at one budget over several seeds.
    language (`LSTM` below), the best cell of the search (lowest validation perplexity,
    the search's own metric) and, as a check of the LSTM string, `torch.nn.LSTM` at the
    same hidden size, each trained with `nasc.runtime.retrain.retrain` (the path of
-   `nasc train`) at one `Budget` for every seed; validation perplexity on the whole file.
+   `nasc train`; torch.nn.LSTM by the same loop, `train_rnn`) at one `Budget` for every
+   seed; validation perplexity on the whole file. A run that diverges is counted apart.
 
 Data: `ptb.train.txt` trains and `ptb.valid.txt` validates, as `ptb:DIR` defines; in
 `../shared/data/ptb-subset` they are PTB's standard validation and test splits (74k and
