@@ -15,12 +15,15 @@ _HEADER = re.compile(r"^#.*\bspace (?P<space>[^,\s]+), data (?P<data>\S+)", re.M
 
 
 def _defaults(text: str, space: str | None, data: str | None) -> tuple[str, str]:
-    """--space and --data, else those an exported file's header names, else cnn, digits."""
+    """--space and --data, else those an exported file's header names, else the built-in
+    space the text is written in (as `nasc validate` reads it) and digits."""
+    from nasc.grammar import detect_space
+
     header = _HEADER.search(text)
     if header is not None:
         space = space or header["space"]
         data = data or header["data"]
-    return space or "cnn", data or "digits"
+    return space or detect_space(text), data or "digits"
 
 
 @cli.command()

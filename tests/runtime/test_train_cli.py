@@ -85,3 +85,17 @@ def test_an_output_that_is_a_store_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(store).execute("CREATE TABLE t (x)").connection.close()
     result = run("train", ARCH, "-o", str(store))
     assert result.exit_code == 2 and "is a SQLite database" in result.output
+
+
+def test_an_rnn_cell_without_space_or_header_is_read_as_rnn(tmp_path: Path) -> None:
+    """An rnn .arch with no --space and no export header was read as cnn and failed with
+    "expected 'avgpool', 'conv' or 'maxpool', got 'rnn'"."""
+    from runtime_helpers import PTB
+
+    cell = tmp_path / "cell.arch"
+    cell.write_text("rnn base 2; 0: add tanh; 1: mul relu; 2: mul sigmoid; "
+                    "inject 0: add relu; cell 1\n")
+    result = run("train", str(cell), "--data", f"ptb:{PTB}", "--epochs", "1",
+                 "--hidden-size", "8", "--json")
+    assert result.exit_code == 0, result.output
+    assert "valid_ppl" in result.output or "perplexity" in result.output
