@@ -174,7 +174,9 @@ def runtime_timing(table: str, settings: Any, trials: int) -> dict[str, dict[str
                 strategy = StrategyConfig(name, batch=settings.batch,
                                           population=settings.population,
                                           tournament=settings.tournament, max_layers=None,
-                                          seed=0, controller_lr=settings.lr)
+                                          seed=0, controller_lr=settings.lr,
+                                          controller_baseline=settings.baseline,
+                                          remutate=settings.remutate)
                 return SearchConfig(path, space=SPACE, data=f"nb201:{table}", trials=n,
                                     strategy=strategy, executor="inline")
             run_search(config(f"{tmp}/warm-{name}.db", 2))

@@ -2,7 +2,9 @@
 
     python benchmarks/nb201_search.py [--table ../shared/data/nb201] [--seeds 30] [--quick]
         [--workers 2] [--lr 0.01 --batch 8 --entropy 0 --decay 0.95 --temperature 1]
-        [--population 16 --tournament 4] [--tag NAME] [--seed-base 0] [--runtime-trials 200]
+        [--baseline ema|rank --window 0 --ppo-epochs 1 --ppo-clip 0.2]
+        [--population 16 --tournament 4 --remutate 0]
+        [--tag NAME] [--seed-base 0] [--runtime-trials 200]
 
 Every run is one of nasc's own strategies (`nasc.runtime.strategies`: the
 `reinforce` controller, `random`, `evolution`) on `examples/spaces/nb201.lark`,
@@ -60,6 +62,11 @@ class Settings:
     temperature: float = 1.0
     population: int = 16
     tournament: int = 4
+    baseline: str = "ema"  # reinforce: "ema" or "rank" (TrainerConfig.baseline)
+    window: int = 0  # reinforce, rank baseline: earlier rewards ranked among (0: the batch)
+    ppo_epochs: int = 1  # reinforce: > 1 for PPO-clip updates
+    ppo_clip: float = 0.2
+    remutate: int = 0  # evolution: mutate a repeated child again, up to this many times
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,13 @@ def make(job: Job) -> Any:
     s = job.settings
     config = StrategyConfig(job.strategy, batch=s.batch, population=s.population,
                             tournament=s.tournament, max_layers=None, seed=job.seed,
-                            controller_lr=s.lr)
+                            controller_lr=s.lr, remutate=s.remutate)
     strategy = make_strategy(load_space(SPACE), config)
     if job.strategy == "reinforce":
         strategy.controller.config = TrainerConfig(
             lr=s.lr, baseline_decay=s.decay, entropy_weight=s.entropy,
-            temperature=s.temperature)
+            temperature=s.temperature, baseline=s.baseline, rank_window=s.window,
+            ppo_epochs=s.ppo_epochs, ppo_clip=s.ppo_clip)
     strategy.restore([], None)
     return strategy
 
@@ -172,7 +180,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--no-plot", action="store_true")
     for name, value in asdict(Settings()).items():
-        parser.add_argument(f"--{name}", type=type(value), default=value)
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(value),
+                            default=value)
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.datasets = 3, ["cifar10"]

@@ -31,7 +31,19 @@ GRIDS = {
     + [{"temperature": 1.5}],
     "evolution": [{"population": p, "tournament": t} for p in (8, 16, 32, 64)
                   for t in (2, 4, 8, 16) if t <= p],
+    # against collapse (from --base '{"lr": 0.02, "batch": 4, "population": 32,
+    # "tournament": 16}', the tuned defaults): entropy bonus, temperature, a rank baseline,
+    # PPO-clip updates; evolution: re-mutating a repeated child, tournament sizes
+    "collapse": [{}] + [{"entropy": e} for e in (1e-2, 3e-2, 0.1)]
+    + [{"temperature": 1.5}]
+    + [{"baseline": "rank", "window": w} for w in (0, 32, 128)]
+    + [{"baseline": "rank", "window": 32, "lr": lr} for lr in (3e-3, 0.01)]
+    + [{"ppo_epochs": k} for k in (2, 4)]
+    + [{"ppo_epochs": 4, "baseline": "rank", "lr": 3e-3}],
+    "repeats": [{}] + [{"remutate": r} for r in (1, 5)]
+    + [{"remutate": 5, "population": p, "tournament": t} for p, t in ((32, 8), (64, 16))],
 }
+STRATEGY = {"collapse": "reinforce", "repeats": "evolution"}
 
 
 def main() -> None:
@@ -41,27 +53,33 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--grid", nargs="+", default=list(GRIDS), choices=list(GRIDS))
     parser.add_argument("--base", default="{}", help="JSON settings the grid varies from")
+    parser.add_argument("--only", default=None, help="JSON list: these changes, not the grid's")
+    parser.add_argument("--out", default="nb201_tune.json", help="in benchmarks/results/")
     args = parser.parse_args()
     base = replace(BASE, **json.loads(args.base))
-    out = ROOT / "benchmarks" / "results" / "nb201_tune.json"
+    out = ROOT / "benchmarks" / "results" / args.out
     done = json.loads(out.read_text()) if out.exists() else {"rows": []}
     start = time.perf_counter()
-    for strategy in args.grid:
-        for change in GRIDS[strategy]:
+    for grid in args.grid:
+        strategy = STRATEGY.get(grid, grid)
+        changes: list[dict] = json.loads(args.only) if args.only else GRIDS[grid]
+        for change in changes:
             settings = replace(base, **change)
             jobs = [Job(strategy, "cifar10", 1000 + i, args.table, settings)
                     for i in range(args.seeds)]
             rows = [r for r in tables(run_all(jobs, args.workers), (100, 200))
                     if r["budget"] in ("100 samples", "200 samples", "200 distinct")]
-            row = {"strategy": strategy, "settings": asdict(settings), "change": change,
+            row = {"strategy": strategy, "seeds": args.seeds, "settings": asdict(settings),
+                   "change": change,
                    **{f"{r['budget']}": {k: r[k] for k in ("pick_valid_mean", "mean", "p10",
                                                            "p90", "distinct_mean", "capped")}
                       for r in rows}}
             done["rows"].append(row)
-            s = row["200 samples"]
+            s, d = row["200 samples"], row["200 distinct"]
             print(f"{strategy:<10} {json.dumps(change):<40} valid {s['pick_valid_mean']:.3f} "
                   f"test {s['mean']:.2f} (100: {row['100 samples']['mean']:.2f}, 200 distinct:"
-                  f" {row['200 distinct']['mean']:.2f}) distinct {s['distinct_mean']:.0f}",
+                  f" {d['mean']:.2f}, valid {d['pick_valid_mean']:.3f}, capped {d['capped']})"
+                  f" distinct {s['distinct_mean']:.0f}",
                   flush=True)
             out.write_text(json.dumps(done, indent=1) + "\n")
     print(f"{time.perf_counter() - start:.0f} s; wrote {out}")

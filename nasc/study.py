@@ -149,7 +149,8 @@ def search(space: str = "cnn", evaluate: Function | str | None = None,
     train and validation tensors or datasets. `objective` is the reward as an expression
     over the final metrics; `objectives` ("accuracy:max,params:min") asks for a Pareto
     front. `options` are those of `nasc search` (epochs, batch_size, lr, max_batches,
-    max_layers, batch, population, tournament, controller_lr, time_limit, max_params,
+    max_layers, batch, population, tournament, remutate, controller_lr, controller_baseline,
+    time_limit, max_params,
     failure_reward, device, threads, pruner, prune_metric, ...). With `resume` the store's
     options are used.
     `progress(event)` is called after each finished trial (`event["trial"]`, `["counts"]`).

@@ -52,10 +52,19 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
               default=StrategyConfig.controller_lr, show_default=True,
               help="reinforce: the controller's learning rate (Adam), tuned for searches of "
                    "hundreds of children; the paper's is 6e-4.")
+@click.option("--controller-baseline", type=click.Choice(["rank", "ema"]),
+              default=StrategyConfig.controller_baseline, show_default=True,
+              help="reinforce: the advantage is the reward's centred rank in its batch "
+                   "(rank), or the reward less a moving average of rewards (ema, the "
+                   "paper's).")
 @click.option("--population", type=click.IntRange(min=2), default=StrategyConfig.population,
               show_default=True, help="evolution: population size.")
 @click.option("--tournament", type=click.IntRange(min=1), default=StrategyConfig.tournament,
               show_default=True, help="evolution: tournament size.")
+@click.option("--remutate", type=click.IntRange(min=0), default=StrategyConfig.remutate,
+              show_default=True,
+              help="evolution: a child that repeats an earlier architecture is mutated "
+                   "again, up to this many times.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Trials run at once (processes, or Ray tasks).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
@@ -184,6 +193,8 @@ def _old_batch(opts: dict[str, Any]) -> None:
 APPLIES = {
     "batch": (lambda o: o["strategy"] == "reinforce", "--strategy reinforce"),
     "controller_lr": (lambda o: o["strategy"] == "reinforce", "--strategy reinforce"),
+    "controller_baseline": (lambda o: o["strategy"] == "reinforce", "--strategy reinforce"),
+    "remutate": (lambda o: o["strategy"] == "evolution", "--strategy evolution"),
     "population": (lambda o: o["strategy"] == "evolution", "--strategy evolution"),
     "tournament": (lambda o: o["strategy"] == "evolution", "--strategy evolution"),
     "address": (lambda o: o["executor"] == "ray", "--executor ray"),

@@ -98,7 +98,8 @@ def search_config(opts: dict[str, Any]) -> Any:
         for note in notes:
             click.echo(f"nasc: note: {note}", err=True)
     else:
-        names = ("batch", "population", "tournament", "max_layers", "controller_lr", "epochs",
+        names = ("batch", "population", "tournament", "remutate", "max_layers",
+                 "controller_lr", "controller_baseline", "epochs",
                  "batch_size", "lr", "hidden_size", "max_batches", "max_params", "time_limit",
                  "failure_reward", "device", "devices", "threads", "address",
                  "gpus_per_trial", *PRUNE_OPTIONS)

@@ -62,7 +62,7 @@ class TrainerConfig:
     grad_clip: float = 1.0
     temperature: float = 1.0
     baseline: str = "ema"  # "ema": R - b; "rank": R's centred rank among recent rewards
-    rank_window: int = 32  # "rank": the rewards of earlier samples R is ranked among
+    rank_window: int = 0  # "rank": earlier rewards R is ranked among too (0: the batch's)
     ppo_epochs: int = 1  # > 1: that many PPO-clip steps on each batch (1: REINFORCE)
     ppo_clip: float = 0.2  # PPO: the ratio P(a) / P_old(a) is clipped to 1 +- this
 

@@ -23,6 +23,7 @@ from nasc.runtime.search import SearchConfig
 from nasc.runtime.strategies import StrategyConfig
 
 STRATEGY_OPTIONS = {"batch", "population", "tournament", "max_layers", "controller_lr",
+                    "controller_baseline", "remutate",
                     "max_tokens"}
 TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"evaluate", "objective"}
 SEARCH_OPTIONS = {"threads", "address", "gpus_per_trial", "devices"}
@@ -117,7 +118,9 @@ def _known(cls: Any, doc: dict[str, Any]) -> dict[str, Any]:
 def config_from_json(doc: dict[str, Any], store: str) -> SearchConfig:
     """The `SearchConfig` a store recorded (keys this nasc does not know are left out)."""
     top = _known(SearchConfig, doc)
-    top.update(store=store, strategy=StrategyConfig(**_known(StrategyConfig, doc["strategy"])),
+    old = {"controller_baseline": "ema", "remutate": 0}  # a store from before these settings
+    top.update(store=store,
+               strategy=StrategyConfig(**_known(StrategyConfig, {**old, **doc["strategy"]})),
                train=TrainConfig(**_known(TrainConfig, doc["train"])),
                faults={int(k): v for k, v in (doc.get("faults") or {}).items()})
     return SearchConfig(**top)

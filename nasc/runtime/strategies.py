@@ -98,11 +98,13 @@ class EvolutionStrategy(Strategy):
     def __init__(self, space: Any, config: StrategyConfig) -> None:
         super().__init__(space, config)
         self.finished: list[Trial] = []  # in finishing order; the population is the tail
+        self.seen: set[str] = set()  # every architecture proposed (for config.remutate)
 
     def restore(self, trials: list[Trial], checkpoint: Checkpoint | None) -> None:
         super().restore(trials, checkpoint)
         done = [t for t in trials if t.status in FINISHED]
         self.finished = sorted(done, key=lambda t: (t.finished or 0.0, t.id))
+        self.seen = {t.arch for t in trials}
 
     def propose(self, free: int, remaining: int) -> list[Proposal]:
         out = []
@@ -114,6 +116,7 @@ class EvolutionStrategy(Strategy):
                 out.append(self._child(index))
             else:
                 break
+            self.seen.add(out[-1].arch)
             self.proposed += 1
         return out
 
@@ -131,6 +134,10 @@ class EvolutionStrategy(Strategy):
             parent = min(contenders, key=lambda t: (order.get(t.id, len(order)), t.id))
         sample = parse_sample(self.table, parent.arch, self.budget)
         child = mutate(self.table, sample, rng)
+        for _ in range(self.config.remutate):  # a repeat: mutate the parent again
+            if child.text not in self.seen:
+                break
+            child = mutate(self.table, sample, rng)
         return Proposal(child.text, info={"origin": "mutation", "parent": parent.id})
 
     def observe(self, trial: Trial) -> Checkpoint | None:
@@ -145,7 +152,7 @@ class ReinforceStrategy(Strategy):
 
     def __init__(self, space: Any, config: StrategyConfig) -> None:
         super().__init__(space, config)
-        trainer = TrainerConfig(lr=config.controller_lr)
+        trainer = TrainerConfig(lr=config.controller_lr, baseline=config.controller_baseline)
         self.controller = Controller(self.table, config=trainer, budget=self.budget,
                                      seed=config.seed)  # the strategy's table, built once
         self.step = 0  # updates done
@@ -219,6 +226,7 @@ def _load_controller(controller: Controller, blob: bytes) -> int:
     controller.policy.load_state_dict(loaded.policy.state_dict())
     controller.optimizer.load_state_dict(loaded.optimizer.state_dict())
     controller.baseline, controller.samples_seen = loaded.baseline, loaded.samples_seen
+    controller.recent = loaded.recent
     controller.generator.set_state(torch.frombuffer(bytearray(rng), dtype=torch.uint8))
     return int(header["step"])
 
