@@ -5,7 +5,14 @@ accuracy is printed beside it, not used to choose).
 
     python benchmarks/nb201_tune.py [--seeds 30] [--workers 2] [--grid reinforce|evolution]
 
-Writes benchmarks/results/nb201_tune.json (one row per setting tried).
+Writes benchmarks/results/nb201_tune.json (one row per setting tried). Against collapse
+and repeats, from the tuned rate and population (a 10-seed screen, then 30 seeds):
+
+    BASE='{"lr": 0.02, "batch": 4, "population": 32, "tournament": 16}'
+    python benchmarks/nb201_tune.py --seeds 10 --grid collapse repeats --base "$BASE" \
+        --out nb201_screen.json
+    python benchmarks/nb201_tune.py --grid confirm-reinforce confirm-evolution \
+        --base "$BASE" --out nb201_confirm.json
 """
 
 from __future__ import annotations
@@ -39,11 +46,21 @@ GRIDS = {
     + [{"baseline": "rank", "window": w} for w in (0, 32, 128)]
     + [{"baseline": "rank", "window": 32, "lr": lr} for lr in (3e-3, 0.01)]
     + [{"ppo_epochs": k} for k in (2, 4)]
-    + [{"ppo_epochs": 4, "baseline": "rank", "lr": 3e-3}],
+    + [{"ppo_epochs": 4, "baseline": "rank", "window": 32, "lr": 3e-3},
+       {"ppo_epochs": 4, "baseline": "rank", "window": 0, "lr": 5e-3}],
     "repeats": [{}] + [{"remutate": r} for r in (1, 5)]
     + [{"remutate": 5, "population": p, "tournament": t} for p, t in ((32, 8), (64, 16))],
 }
-STRATEGY = {"collapse": "reinforce", "repeats": "evolution"}
+# the promising ones over 30 seeds
+CONFIRM = {"reinforce": [{"baseline": "rank", "window": 0},
+                         {"baseline": "rank", "window": 0, "temperature": 1.5},
+                         {"baseline": "rank", "window": 0, "entropy": 0.1},
+                         {"temperature": 1.5}],
+           "evolution": [{"remutate": 5}, {"remutate": 5, "population": 64, "tournament": 16},
+                         {"remutate": 5, "population": 64, "tournament": 8}]}
+GRIDS.update({f"confirm-{k}": v for k, v in CONFIRM.items()})
+STRATEGY = {"collapse": "reinforce", "repeats": "evolution", "confirm-reinforce": "reinforce",
+            "confirm-evolution": "evolution"}
 
 
 def main() -> None:
@@ -51,7 +68,8 @@ def main() -> None:
     parser.add_argument("--table", default=str(ROOT.parent / "shared" / "data" / "nb201"))
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--grid", nargs="+", default=list(GRIDS), choices=list(GRIDS))
+    parser.add_argument("--grid", nargs="+", default=["reinforce", "evolution"],
+                        choices=list(GRIDS))
     parser.add_argument("--base", default="{}", help="JSON settings the grid varies from")
     parser.add_argument("--only", default=None, help="JSON list: these changes, not the grid's")
     parser.add_argument("--out", default="nb201_tune.json", help="in benchmarks/results/")
