@@ -12,7 +12,7 @@ class StrategyConfig:
 
     name: str = "reinforce"
     batch: int = 4  # reinforce: m architectures per controller step
-    population: int = 64  # evolution (tuned on NB201 CIFAR-10; Real et al. used 100, 25)
+    population: int = 32  # evolution (tuned on NB201 CIFAR-10; Real et al. used 100, 25)
     tournament: int = 16  # evolution
     remutate: int = 5  # evolution: a child that repeats an earlier one is mutated again, up to
     # this many times (tuned as above; the paper's evolution, repeats and all: --remutate 0)
