@@ -135,6 +135,8 @@ class transaction:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
+        if self.conn.in_transaction:  # left open by a Ctrl-C between BEGIN and the block
+            self.conn.execute("ROLLBACK")  # (transactions never nest here): undo it whole
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 

@@ -57,6 +57,19 @@ def test_trial_lifecycle_and_exactly_once(tmp_path: Path) -> None:
     assert store.controller_steps() == [{"step": s, "loss": -s} for s in (1, 2, 3)]  # ... stats kept
 
 
+def test_a_transaction_left_open_by_ctrl_c_is_undone_not_fatal(tmp_path: Path) -> None:
+    """Ctrl-C between BEGIN and the block left a transaction open; the search's cleanup
+    then failed with 'cannot start a transaction within a transaction' (exit 1, not 130)."""
+    store = Store.create(tmp_path / "s.db", {}, "")
+    (a,) = store.add_trials([("conv 3x3 24", "k1", 1, {})])
+    store.mark_running(a, "w1")
+    store.conn.execute("BEGIN IMMEDIATE")  # as an interrupted `transaction` leaves it
+    store.conn.execute("UPDATE trials SET worker = 'half-written' WHERE id = ?", (a,))
+    assert store.reset_unfinished() == 1  # rolls the open one back, then runs its own
+    assert store.trial(a).status == "pending" and store.trial(a).worker is None
+    assert not store.conn.in_transaction
+
+
 def test_store_is_durable_across_connections(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "s.db", {}, "")
     (tid,) = store.add_trials([("conv 3x3 24", None, 0, {})])
