@@ -35,8 +35,16 @@ def _validate_one(path: str, space: str | None) -> dict[str, Any]:
         result["errors"] = [{"line": None, "column": None, "message": str(exc)}]
         result["_text"] = f"nasc: error: {exc}"
         return result
-    result.update(valid=True, space=parsed.space.name, arch=parsed.arch.to_json())
+    result.update(valid=True, space=parsed.space.name, _arch=parsed.arch)
     return result
+
+
+def _json_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The `--json` object of one result (the AST's JSON form built only here)."""
+    shown = {k: v for k, v in result.items() if not k.startswith("_")}
+    if "_arch" in result:
+        shown["arch"] = result["_arch"].to_json()
+    return shown
 
 
 @cli.command()
@@ -57,7 +65,7 @@ def validate(files: tuple[str, ...], space: str | None, as_json: bool) -> None:
         load_space(space)  # an unknown space or a broken grammar fails once, up front
     results = [_validate_one(path, space) for path in files]
     if as_json:
-        shown = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
+        shown = [_json_of(r) for r in results]
         click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2))
     else:
         for result in results:
