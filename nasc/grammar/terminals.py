@@ -34,6 +34,7 @@ _WORDS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def local_name(name: str) -> str:
     """`cnn__KERNEL_HEIGHT` -> `KERNEL_HEIGHT`: drop the namespace `%import` adds."""
     if name.startswith("__") or "__" not in name.lstrip("_"):
