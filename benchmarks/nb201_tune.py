@@ -55,9 +55,15 @@ GRIDS = {
 CONFIRM = {"reinforce": [{"baseline": "rank", "window": 0},
                          {"baseline": "rank", "window": 0, "temperature": 1.5},
                          {"baseline": "rank", "window": 0, "entropy": 0.1},
-                         {"temperature": 1.5}],
+                         {"temperature": 1.5},
+                         {"baseline": "rank", "window": 0, "batch": 8},
+                         {"baseline": "rank", "window": 0, "lr": 0.04},
+                         {"baseline": "rank", "window": 0, "lr": 0.01}],
            "evolution": [{"remutate": 5}, {"remutate": 5, "population": 64, "tournament": 16},
-                         {"remutate": 5, "population": 64, "tournament": 8}]}
+                         {"remutate": 5, "population": 64, "tournament": 8},
+                         *({"remutate": 5, "population": p, "tournament": t}
+                           for p, t in ((32, 32), (16, 16), (24, 12), (48, 24))),
+                         {"remutate": 20}]}
 GRIDS.update({f"confirm-{k}": v for k, v in CONFIRM.items()})
 STRATEGY = {"collapse": "reinforce", "repeats": "evolution", "confirm-reinforce": "reinforce",
             "confirm-evolution": "evolution"}
