@@ -215,8 +215,7 @@ class SpaceArch:
     @property
     def layers(self) -> list[Layer]:
         """The nodes of its labelled layer-mode cells (`cnn`'s layers), in order."""
-        rows = [row for key, value in self.to_json().items()
-                if key not in ("text", "cells", "blocks") for row in value]
+        rows = [row for listed in self._labelled_rows().values() for row in listed]
         return [Layer(row["op"], tuple((k, tuple(v) if isinstance(v, list) else v)
                                        for k, v in row.items() if k not in ("op", "inputs")),
                       tuple(row["inputs"])) for row in rows]
@@ -224,15 +223,20 @@ class SpaceArch:
     def to_json(self) -> dict[str, Any]:
         """Text, cells and blocks; a labelled layer-mode cell also lists its nodes with their
         arguments under the label's plural (`cnn`: `"layers"`)."""
+        out: dict[str, Any] = {"text": str(self),
+                               "cells": {c.name: c.to_json() for c in self.cells},
+                               "blocks": [b.to_json() for b in self.blocks]}
+        out.update(self._labelled_rows())
+        return out
+
+    def _labelled_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """The label's plural -> each node's JSON row, for labelled layer-mode cells."""
         from nasc.compiler.read_cells import layer_json
 
-        out = {"text": str(self), "cells": {c.name: c.to_json() for c in self.cells},
-               "blocks": [b.to_json() for b in self.blocks]}
-        for spec in self.semantics.cells.values() if self.semantics else ():
-            if spec.label and spec.edge is None:
-                out[f"{spec.label}s"] = [layer_json(spec, self.semantics.ops, node)
-                                         for (node,) in self.cell(spec.name).nodes]
-        return out
+        cells = self.semantics.cells.values() if self.semantics else ()
+        return {f"{spec.label}s": [layer_json(spec, self.semantics.ops, node)
+                                   for (node,) in self.cell(spec.name).nodes]
+                for spec in cells if spec.label and spec.edge is None}
 
 
 # --- validity-only spaces ----------------------------------------------------
