@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pytest
 from click.testing import CliRunner
 
-import nasc.runtime.search
 from nasc.cli import cli
 from nasc.compiler.frontend import parse
-from nasc.errors import NascError
 from nasc.runtime.strategy_config import StrategyConfig
 
 
@@ -42,18 +39,6 @@ def test_no_option_shows_a_range_of_none() -> None:
     for name, _ in commands(cli):
         text = CliRunner().invoke(cli, [*name.split()[1:], "--help"], terminal_width=200).output
         assert "None" not in text.replace("[default: None]", ""), name
-
-
-@pytest.fixture
-def captured(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    seen: list[Any] = []
-
-    def fake_run(config: Any, resume: bool = False, progress: Any = None) -> Any:
-        seen.append(config)
-        raise NascError("stopped before the search")
-
-    monkeypatch.setattr(nasc.runtime.search, "run_search", fake_run)
-    return seen
 
 
 def test_controller_batch_and_its_old_name(tmp_path: Path, captured: list[Any]) -> None:

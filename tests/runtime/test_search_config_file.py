@@ -9,22 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import nasc.runtime.search
 from nasc.cli import cli
-from nasc.errors import NascError
-
-
-@pytest.fixture
-def captured(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The configurations `nasc search` would run (the search itself is not run)."""
-    seen: list[Any] = []
-
-    def fake_run(config: Any, resume: bool = False, progress: Any = None) -> Any:
-        seen.append(config)
-        raise NascError("stopped before the search")
-
-    monkeypatch.setattr(nasc.runtime.search, "run_search", fake_run)
-    return seen
 
 
 def search(tmp_path: Path, toml: str, *args: str) -> Result:
