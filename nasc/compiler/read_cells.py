@@ -81,21 +81,11 @@ def _no_unknown_layers(root: Tree, spec: CellSpec) -> None:
 def _unread(node: Tree, spec: CellSpec, op: str, use: OpUse | None,
             tokens: list[Token]) -> None:
     """A token that neither names the op, nor is an anchor, nor is read by an argument."""
-    read = {spec.op, *spec.source, *(str(v)[1:] for v in _token_refs(use))}
+    read = {spec.op, *spec.source, *(use.terminals_read() if use else ())}
     for token in tokens:
         if local_name(token.type) not in read:
             raise NascError(f"{op} reads no {local_name(token.type)}, but its rule has a token "
                             f"{str(token)!r} that nothing in the semantics reads")
-
-
-def _token_refs(use: OpUse | None) -> list[str]:
-    refs: list[str] = []
-    for step in use.steps() if use else ():
-        for value in step.args.values():
-            for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, str) and v.startswith("@"):
-                    refs.append(v)
-    return refs
 
 
 def _layer(node: Tree, spec: CellSpec, index: int, text: str, ops: dict[str, OpUse]) -> Edge:

@@ -58,13 +58,18 @@ class OpUse:
 
     def read_args(self) -> list[str]:
         """The arguments this op reads from its node's tokens (`@NAME`), in order."""
-        return [k for k, v in self.args.items() if _reads_token(v)]
+        return [k for k, v in self.args.items() if _terminals_read(v)]
+
+    def terminals_read(self) -> set[str]:
+        """The terminals whose tokens any step of the chain reads (`@NAME` -> NAME)."""
+        return {t for step in self.steps() for v in step.args.values()
+                for t in _terminals_read(v)}
 
 
-def _reads_token(value: Any) -> bool:
-    if isinstance(value, list):
-        return any(_reads_token(v) for v in value)
-    return isinstance(value, str) and value.startswith("@")
+def _terminals_read(value: Any) -> list[str]:
+    """The terminals an argument's value reads: `"@NAME"`, or a list of them."""
+    values = value if isinstance(value, list) else [value]
+    return [v[1:] for v in values if isinstance(v, str) and v.startswith("@")]
 
 
 def resolve(value: Any, tokens: dict[str, str], classes: int | None = None) -> Any:
