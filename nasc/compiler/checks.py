@@ -14,6 +14,7 @@ from functools import singledispatch
 
 from nasc.compiler.ast import Edge, PlainArch, RnnCell, SpaceArch, Span
 from nasc.grammar.semantics import CellSpec
+from nasc.grammar.terminals import describe
 
 Problem = tuple[Span, str]
 
@@ -48,7 +49,7 @@ def _check_space(arch: SpaceArch) -> list[Problem]:
 def _check_sizes(spec: CellSpec, index: int, edge: Edge) -> list[Problem]:
     """Sizes a custom grammar may let through but no network has: a layer's numbers read
     into its op's arguments (`@NAME`: kernel, filters, stride) are at least 1."""
-    return [(edge.span, f"{spec.what(index)}: {terminal.lower().replace('_', ' ')} must be "
+    return [(edge.span, f"{spec.what(index)}: {describe(None, terminal)} must be "
                         f"at least 1, got {value}")
             for terminal, value in edge.tokens
             if terminal not in spec.source and value.isdigit() and int(value) < 1]
